@@ -1,0 +1,137 @@
+"""The `fixdex` command line. Exit codes: 0 ok, 1 content errors, 2 usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .build import Project, build
+from .errors import ContentErrors, Severity, display_path
+from .load import SITE_FILE
+from .model import record_json_schema
+from .report import FORMATS, format_problems, summary_line
+from .validate import load_site
+from .write import OutputError
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called (exit 2)."""
+
+
+def _project(args: argparse.Namespace) -> Project:
+    project = Project(content=args.content, templates=args.templates,
+                      out=getattr(args, "out", Path("site")))
+    if not project.content.is_dir():
+        raise UsageError(f"no content folder at {project.content} (use --content DIR)")
+    if not project.templates.is_dir():
+        raise UsageError(f"no templates folder at {project.templates} (use --templates DIR)")
+    return project
+
+
+def _add_paths(parser: argparse.ArgumentParser, out: bool = False) -> None:
+    parser.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                        help="the records and site.yaml (default: content)")
+    parser.add_argument("--templates", type=Path, default=Path("templates"), metavar="DIR",
+                        help="Jinja2 templates and static/ assets (default: templates)")
+    if out:
+        parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
+                            help="where the site is written (default: site)")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    project = _project(args)
+    result = build(project, write=True)
+    if result.problems:
+        print(format_problems(result.problems), file=sys.stderr)
+    if not result.ok:
+        print(f"build failed: {summary_line(result.problems)}; {project.out} was not changed",
+              file=sys.stderr)
+        return EXIT_CONTENT
+    assert result.site is not None
+    print(f"built {len(result.site.entries)} errors, {result.files} files in {project.out}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    project = _project(args)
+    result = build(project, write=False)
+    problems = result.problems
+    output = format_problems(problems, args.format)
+    if args.format == "json":
+        print(output)
+    elif output:
+        print(output, file=sys.stderr if args.format == "text" else sys.stdout)
+    failed = not result.ok or (args.strict and any(
+        p.severity is Severity.WARNING for p in problems))
+    if args.format == "text":
+        if problems:
+            print(summary_line(problems), file=sys.stderr)
+        elif result.site is not None:
+            print(f"ok: {len(result.site.entries)} records, no problems", file=sys.stderr)
+    return EXIT_CONTENT if failed else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    categories: tuple[str, ...] = ()
+    site_file = args.content / SITE_FILE
+    if site_file.is_file():
+        try:
+            categories = load_site(site_file, display_path(site_file)).category_names
+        except ContentErrors as err:
+            print(format_problems(err.problems), file=sys.stderr)
+            return EXIT_CONTENT
+    print(json.dumps(record_json_schema(categories), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fixdex",
+        description="Build a static troubleshooting site from one YAML record per error.",
+    )
+    parser.add_argument("--version", action="version", version=f"fixdex {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("build", help="validate the records and write the site",
+                            description="Validate every record, then write the whole site to "
+                            "--out in one swap: a failed build leaves the old site as it was.")
+    _add_paths(p, out=True)
+    p.set_defaults(func=cmd_build)
+
+    p = commands.add_parser("check", help="validate everything, write nothing",
+                            description="Run the whole build without writing. Exit 1 on errors "
+                            "(and on warnings with --strict).")
+    _add_paths(p)
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (file:line:col: field: message), github (workflow annotations) "
+                   "or json")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("schema", help="print the JSON Schema of a record",
+                            description="Print the JSON Schema of an error record, with the "
+                            "categories of site.yaml, for editors and other tools.")
+    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                   help="where site.yaml is (its categories become an enum)")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (UsageError, OutputError) as err:
+        print(f"fixdex {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,152 @@
+"""Stage 3: connect the records into a site - addresses, hub pages, related links, redirects.
+
+Everything here is computed once from the validated entries in linear time (dictionaries keyed
+by slug), so that rendering is a pure function of a record and this graph.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from .errors import Problem
+from .model import SiteConfig, slugify
+from .validate import Entry
+
+RESERVED_TOP_LEVEL = frozenset({"category", "tag", "search", "static", "api", "404.html"})
+
+
+class HubKind(StrEnum):
+    PLATFORM = "platform"
+    CATEGORY = "category"
+    TAG = "tag"
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A page that lists records sharing a platform, a category or a tag."""
+
+    kind: HubKind
+    name: str
+    slug: str
+    description: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def url_path(self) -> str:
+        if self.kind is HubKind.PLATFORM:
+            return f"/{self.slug}/"
+        return f"/{self.kind.value}/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """An old address (from `aliases`) that now points at a record."""
+
+    path: str
+    target: Entry
+
+    @property
+    def file_path(self) -> str:
+        """Where the redirect page is written, relative to the output folder."""
+        rel = self.path.strip("/")
+        return rel if rel.endswith(".html") else f"{rel}/index.html"
+
+
+@dataclass(frozen=True)
+class Site:
+    """The linked site: every page that will exist, and how they point at each other."""
+
+    config: SiteConfig
+    entries: tuple[Entry, ...]
+    platforms: tuple[Hub, ...]
+    categories: tuple[Hub, ...]
+    tags: tuple[Hub, ...]
+    related: dict[str, tuple[Entry, ...]]
+    redirects: tuple[Redirect, ...]
+    hub_of: dict[tuple[HubKind, str], Hub]
+
+    @property
+    def base_path(self) -> str:
+        """The path part of `base_url` (`/` or `/docs/`): every internal link starts with it."""
+        return urlsplit(self.config.base_url).path or "/"
+
+    def href(self, path: str) -> str:
+        """A site path (`/openrouter/x/`) as a link that works under `base_url`."""
+        return self.base_path + path.lstrip("/")
+
+    def absolute(self, path: str) -> str:
+        return self.config.base_url + path.lstrip("/")
+
+    def hub(self, kind: HubKind, name: str) -> Hub:
+        return self.hub_of[(kind, slugify(name))]
+
+
+def _sort_key(entry: Entry) -> tuple[str, str]:
+    return (entry.record.title.casefold(), entry.slug)
+
+
+def _hubs(kind: HubKind, groups: dict[str, list[Entry]], names: dict[str, str],
+          descriptions: dict[str, str]) -> tuple[Hub, ...]:
+    hubs = [
+        Hub(kind, names[slug], slug, descriptions.get(slug, ""), tuple(sorted(items, key=_sort_key)))
+        for slug, items in groups.items()
+    ]
+    return tuple(sorted(hubs, key=lambda h: (h.name.casefold(), h.slug)))
+
+
+def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Problem]]:
+    """Build the site graph; report addresses that would collide with generated pages."""
+    ordered = tuple(sorted(entries, key=lambda e: (e.platform_slug, e.slug)))
+    by_slug = {e.slug: e for e in ordered}
+    problems: list[Problem] = []
+
+    platform_groups: dict[str, list[Entry]] = defaultdict(list)
+    category_groups: dict[str, list[Entry]] = defaultdict(list)
+    tag_groups: dict[str, list[Entry]] = defaultdict(list)
+    names: dict[HubKind, dict[str, str]] = {kind: {} for kind in HubKind}
+    for entry in ordered:
+        rec = entry.record
+        platform_groups[entry.platform_slug].append(entry)
+        names[HubKind.PLATFORM].setdefault(entry.platform_slug, rec.platform)
+        cat = slugify(rec.category)
+        category_groups[cat].append(entry)
+        names[HubKind.CATEGORY].setdefault(cat, rec.category)
+        for tag in dict.fromkeys(slugify(t) for t in rec.tags):
+            tag_groups[tag].append(entry)
+        for tag in rec.tags:
+            names[HubKind.TAG].setdefault(slugify(tag), tag)
+        if entry.platform_slug in RESERVED_TOP_LEVEL:
+            problems.append(Problem(entry.display, 0, 0, "platform",
+                                    f"the folder name '{entry.platform_slug}' is reserved for"
+                                    " the site's own pages; choose another platform slug"))
+
+    category_descriptions = {slugify(c.name): c.description for c in config.categories}
+    platforms = _hubs(HubKind.PLATFORM, platform_groups, names[HubKind.PLATFORM], {})
+    categories = _hubs(HubKind.CATEGORY, category_groups, names[HubKind.CATEGORY],
+                       category_descriptions)
+    tags = _hubs(HubKind.TAG, tag_groups, names[HubKind.TAG], {})
+    hub_of = {(h.kind, h.slug): h for h in (*platforms, *categories, *tags)}
+
+    related = {
+        e.slug: tuple(by_slug[s] for s in dict.fromkeys(e.record.related) if s in by_slug)
+        for e in ordered
+    }
+
+    generated = {h.url_path for h in hub_of.values()} | {"/search/", "/"}
+    redirects = []
+    for entry in ordered:
+        for alias in entry.record.aliases:
+            top = alias.strip("/").split("/")[0]
+            if alias in generated or top in RESERVED_TOP_LEVEL or alias.startswith("/static/"):
+                problems.append(Problem(entry.display, 0, 0, "aliases",
+                                        f"the alias {alias} would overwrite a page the site"
+                                        " generates"))
+                continue
+            redirects.append(Redirect(alias, entry))
+    redirects.sort(key=lambda r: r.path)
+    site = Site(config, ordered, platforms, categories, tags, related, tuple(redirects), hub_of)
+    return site, problems

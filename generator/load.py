@@ -1,0 +1,242 @@
+"""Stage 1: find the record files and read each one as YAML, keeping where every value sits.
+
+PyYAML's safe loader is the base (libyaml's C parser when installed), hardened where it is
+lenient: duplicate keys are errors instead of "last one wins", tags are refused, alias
+expansion is bounded, dates stay text so that a bad date is a located validation error rather
+than an exception. The composed node tree is kept next to the data so that later stages can
+turn a field path into `line:col` - but only when there is a problem to report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ContentErrors, Problem
+
+try:  # libyaml's parser is several times faster; the pure-Python one is the fallback.
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_EXPANDED_NODES = 20_000
+RECORD_SUFFIX = ".yaml"
+SITE_FILE = "site.yaml"
+STANDARD_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML file: its parsed data, and the node tree that knows each value's position."""
+
+    path: Path
+    display: str
+    data: Any
+    root: yaml.Node
+
+    def locate(self, loc: Sequence[str | int], key: bool = False) -> tuple[int, int]:
+        """1-based line and column of the value at `loc` (of its key when `key` is true).
+
+        When the path does not exist (a missing field) the nearest existing parent is used.
+        """
+        node = self.root
+        for i, part in enumerate(loc):
+            last = i == len(loc) - 1
+            child: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.value == part:
+                        child = key_node if (last and key) else value_node
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if 0 <= part < len(node.value):
+                    child = node.value[part]
+            if child is None:
+                break
+            node = child
+        mark = node.start_mark
+        return mark.line + 1, mark.column + 1
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader with duplicate keys refused and timestamps left as text."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    first = seen[key_node.value].start_mark
+                    raise _DuplicateKey(
+                        problem=(
+                            f"duplicate key '{key_node.value}' (first at line {first.line + 1});"
+                            " YAML would silently keep only the last one"
+                        ),
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key_node.value] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Refuse tags and bound alias expansion ("billion laughs") before anything walks the data."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise yaml.MarkedYAMLError(
+                problem="an alias refers to the value that contains it", problem_mark=node.start_mark
+            )
+        if node.tag not in STANDARD_TAGS:
+            raise yaml.MarkedYAMLError(
+                problem=f"the tag '{node.tag}' is not allowed; records are plain YAML",
+                problem_mark=node.start_mark,
+            )
+        in_progress.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+        in_progress.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            raise yaml.MarkedYAMLError(
+                problem=(
+                    f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values;"
+                    " write the record out plainly"
+                ),
+                problem_mark=node.start_mark,
+            )
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def _yaml_problem(display: str, err: yaml.YAMLError) -> Problem:
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        message = err.problem or err.context or "invalid YAML"
+        if "'\\t'" in message:
+            message = "a tab character here; YAML indents with spaces only"
+        elif err.context and err.problem and not isinstance(err, _DuplicateKey):
+            message = f"{err.problem} ({err.context})"
+        if mark is not None:
+            return Problem(display, mark.line + 1, mark.column + 1, "", message)
+        return Problem(display, 0, 0, "", message)
+    return Problem(display, 0, 0, "", f"invalid YAML: {err}")
+
+
+def read_document(path: Path, display: str) -> Document:
+    """Read one YAML file; raise `ContentErrors` with a located problem when it is unusable."""
+
+    def fail(message: str, line: int = 0, col: int = 0) -> ContentErrors:
+        return ContentErrors([Problem(display, line, col, "", message)])
+
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise fail(f"cannot read the file: {err.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise fail(f"the file is {len(raw):,} bytes; a record may be at most {MAX_FILE_BYTES:,}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise fail(
+            f"not UTF-8: byte 0x{raw[err.start]:02x} at byte offset {err.start} cannot be decoded;"
+            " save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        raise fail("the file contains a NUL character", line, offset - text.rfind("\n", 0, offset))
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise fail("the file is empty; it must hold a YAML mapping of fields")
+        _check_nodes(root)
+        data = loader.construct_document(root)
+    except yaml.YAMLError as err:
+        raise ContentErrors([_yaml_problem(display, err)]) from None
+    except RecursionError:
+        raise fail("the YAML is nested too deeply") from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        line, col = root.start_mark.line + 1, root.start_mark.column + 1
+        raise fail(f"the file must hold a YAML mapping of fields (name: value), found {kind}",
+                   line, col)
+    for key_node, _ in root.value:
+        if not isinstance(key_node.value, str) or key_node.tag != "tag:yaml.org,2002:str":
+            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            raise fail(f"field names must be text, found {key_node.value!r}", line, col)
+    return Document(path, display, data, root)
+
+
+def find_record_files(content: Path, display: str) -> Iterator[tuple[Path, str] | Problem]:
+    """Yield every `content/<platform>/<slug>.yaml`, and a problem for every misplaced file.
+
+    Anything that would be silently ignored (a `.yml` file, a record at the wrong depth, a link
+    that leaves `content/`) is reported instead, so nobody wonders why a page is missing.
+    """
+    root = content.resolve()
+    for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        depth = len(here.relative_to(content).parts)
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                dirnames.remove(d)
+                yield Problem(f"{display}/{(here / d).relative_to(content).as_posix()}", 0, 0, "",
+                              "a linked folder; put records in content/ itself")
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = here / name
+            rel = path.relative_to(content).as_posix()
+            shown = f"{display}/{rel}"
+            if depth == 0:
+                if name == SITE_FILE or not name.endswith((".yaml", ".yml")):
+                    continue
+                yield Problem(shown, 0, 0, "",
+                              "records belong in a platform folder: content/<platform-slug>/")
+                continue
+            if not name.endswith((".yaml", ".yml")):
+                continue
+            if depth > 1:
+                yield Problem(shown, 0, 0, "",
+                              "records belong directly in content/<platform-slug>/, not deeper")
+                continue
+            if name.endswith(".yml"):
+                yield Problem(shown, 0, 0, "", f"record files end in .yaml (rename to {name[:-4]}.yaml)")
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    yield Problem(shown, 0, 0, "", "a link to a file outside content/")
+                    continue
+            yield path, shown

@@ -1,0 +1,384 @@
+"""Stage 4: turn the linked site into files - HTML pages, sitemap, robots.txt.
+
+Templates receive typed, read-only view objects built here, never a shared mutable dict, so a
+template cannot depend on something another page happened to set. Record text reaches HTML
+only through Jinja's autoescape or the locked-down Markdown renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .link import Hub, HubKind, Redirect, Site
+from .markdown import render_block, render_inline, render_item
+from .validate import Entry
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every page's <head> and header need."""
+
+    title: str
+    description: str
+    canonical: str
+    breadcrumbs: tuple[Link, ...] = ()
+    noindex: bool = False
+    og_type: str = "website"
+    jsonld: Markup | None = None
+
+
+@dataclass(frozen=True)
+class SiteView:
+    title: str
+    description: str
+    language: str
+    home: str
+    search: str
+    static: str
+    feed: str
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Check:
+    tool: str
+    html: Markup
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+    kind: str
+    checked: str | None
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str
+    question: str
+    answer: Markup
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    """One record, ready to print: Markdown rendered, links resolved, empty parts dropped."""
+
+    title: str
+    summary: str
+    platform: Link
+    category: Link
+    signature: str
+    quick_fix: Markup
+    updated: str
+    http_status: int | None
+    tags: tuple[Link, ...]
+    examples: tuple[str, ...]
+    meaning: Markup
+    why: Markup
+    causes: tuple[Markup, ...]
+    quick_fixes: tuple[Markup, ...]
+    checks: tuple[Check, ...]
+    steps: tuple[Markup, ...]
+    prevention: tuple[Markup, ...]
+    sources: tuple[Source, ...]
+    evidence: Markup
+    affected_tools: tuple[str, ...]
+    faq: tuple[Faq, ...]
+    related: tuple[Link, ...]
+    toc: tuple[Section, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Group:
+    heading: Link
+    items: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """A home or hub page: a heading, a description and groups of links."""
+
+    heading: str
+    description: str
+    total: int
+    groups: tuple[Group, ...]
+    browse: tuple[Group, ...] = ()
+
+
+@dataclass(frozen=True)
+class RedirectView:
+    target: str
+    title: str
+
+
+@dataclass(frozen=True)
+class SitemapUrl:
+    loc: str
+    lastmod: str | None
+
+
+def script_json(data: object) -> Markup:
+    """JSON for a <script> element: `<`, `>` and `&` escaped so no text can end the element."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+class Renderer:
+    """Renders every output file of a linked site from the templates folder."""
+
+    def __init__(self, site: Site, templates: Path) -> None:
+        self.site = site
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates)),
+            autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        config = site.config
+        self.view = SiteView(
+            title=config.title,
+            description=config.description,
+            language=config.language,
+            home=site.href("/"),
+            search=site.href("/search/"),
+            static=site.href("/static/"),
+            feed=site.href("/feed.xml"),
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _link(self, text: str, path: str, count: int | None = None) -> Link:
+        return Link(text, self.site.href(path), count)
+
+    def _hub_link(self, kind: HubKind, name: str) -> Link:
+        hub = self.site.hub(kind, name)
+        return self._link(hub.name, hub.url_path, len(hub.entries))
+
+    def _entry_link(self, entry: Entry) -> Link:
+        return self._link(entry.record.title, entry.url_path)
+
+    def _render(self, template: str, **context: object) -> str:
+        return self.env.get_template(template).render(site=self.view, **context)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    def error_view(self, entry: Entry) -> ErrorView:
+        rec = entry.record
+        view = ErrorView(
+            title=rec.title,
+            summary=rec.summary,
+            platform=self._hub_link(HubKind.PLATFORM, rec.platform),
+            category=self._hub_link(HubKind.CATEGORY, rec.category),
+            signature=rec.signature,
+            quick_fix=render_inline(rec.quick_fix),
+            updated=rec.updated.isoformat(),
+            http_status=rec.http_status,
+            tags=tuple(self._hub_link(HubKind.TAG, t) for t in dict.fromkeys(rec.tags)),
+            examples=tuple(rec.examples),
+            meaning=render_block(rec.meaning),
+            why=render_block(rec.why),
+            causes=tuple(render_item(c) for c in rec.causes),
+            quick_fixes=tuple(render_item(c) for c in rec.quick_fixes),
+            checks=tuple(Check(c.tool, render_item(c.check)) for c in rec.platform_checks),
+            steps=tuple(render_item(c) for c in rec.steps),
+            prevention=tuple(render_item(c) for c in rec.prevention),
+            sources=tuple(
+                Source(s.title, s.url, s.kind, s.checked.isoformat() if s.checked else None)
+                for s in rec.sources
+            ),
+            evidence=render_block(rec.evidence.note),
+            affected_tools=tuple(rec.evidence.affected_tools),
+            faq=tuple(Faq(f"faq-{i + 1}", f.q, render_block(f.a)) for i, f in enumerate(rec.faq)),
+            related=tuple(self._entry_link(e) for e in self.site.related[entry.slug]),
+        )
+        present = [
+            ("what-it-looks-like", "What it looks like", view.examples),
+            ("meaning", "What this error means", True),
+            ("why", "Why this happens", True),
+            ("causes", "Common causes", view.causes),
+            ("quick-fixes", "Quick fixes", view.quick_fixes),
+            ("checks", "Platform/tool-specific checks", view.checks),
+            ("steps", "Step-by-step troubleshooting", view.steps),
+            ("prevention", "How to prevent it", view.prevention),
+            ("sources", "Sources checked", view.sources),
+            ("evidence", "Evidence note", True),
+            ("faq", "FAQ", view.faq),
+            ("related", "Related errors", view.related),
+        ]
+        toc = tuple(Section(i, t) for i, t, content in present if content)
+        return ErrorView(**{**view.__dict__, "toc": toc})
+
+    def error_page(self, entry: Entry) -> str:
+        rec = entry.record
+        view = self.error_view(entry)
+        canonical = self.site.absolute(entry.url_path)
+        crumbs = (view.platform, view.category)
+        jsonld = script_json([
+            {
+                "@context": "https://schema.org",
+                "@type": "TechArticle",
+                "headline": rec.title,
+                "description": rec.summary,
+                "dateModified": rec.updated.isoformat(),
+                "url": canonical,
+                "mainEntityOfPage": canonical,
+                "about": rec.platform,
+                "articleSection": rec.category,
+                "keywords": list(dict.fromkeys(rec.tags)),
+                "publisher": {"@type": "Organization", "name": self.site.config.title},
+            },
+            {
+                "@context": "https://schema.org",
+                "@type": "BreadcrumbList",
+                "itemListElement": [
+                    {"@type": "ListItem", "position": i + 1, "name": name,
+                     "item": self.site.absolute(path)}
+                    for i, (name, path) in enumerate([
+                        (rec.platform, f"/{entry.platform_slug}/"),
+                        (rec.title, entry.url_path),
+                    ])
+                ],
+            },
+        ])
+        page = Page(
+            title=f"{rec.title} | {self.site.config.title}",
+            description=rec.summary,
+            canonical=canonical,
+            breadcrumbs=crumbs,
+            og_type="article",
+            jsonld=jsonld,
+        )
+        return self._render("error.html", page=page, error=view)
+
+    def _groups_by_platform(self) -> tuple[Group, ...]:
+        return tuple(
+            Group(self._link(h.name, h.url_path, len(h.entries)),
+                  tuple(self._entry_link(e) for e in h.entries))
+            for h in self.site.platforms
+        )
+
+    def home_page(self) -> str:
+        site = self.site
+        browse = (
+            Group(Link("Categories", ""), tuple(self._link(h.name, h.url_path, len(h.entries))
+                                              for h in site.categories)),
+            Group(Link("Tags", ""), tuple(self._link(h.name, h.url_path, len(h.entries))
+                                        for h in site.tags)),
+        )
+        listing = ListingView(
+            heading=site.config.title,
+            description=site.config.description,
+            total=len(site.entries),
+            groups=self._groups_by_platform(),
+            browse=tuple(g for g in browse if g.items),
+        )
+        page = Page(site.config.title, site.config.description, site.absolute("/"))
+        return self._render("home.html", page=page, listing=listing)
+
+    def hub_page(self, hub: Hub) -> str:
+        noun = {HubKind.PLATFORM: "Platform", HubKind.CATEGORY: "Category", HubKind.TAG: "Tag"}
+        count = len(hub.entries)
+        description = hub.description or (
+            f"{count} error{'s' if count != 1 else ''} filed under {hub.name}, each with its"
+            " signature, causes and fixes."
+        )
+        if hub.kind is HubKind.PLATFORM:
+            groups = self._groups_for(hub, lambda e: (HubKind.CATEGORY, e.record.category))
+        else:
+            groups = self._groups_for(hub, lambda e: (HubKind.PLATFORM, e.record.platform))
+        listing = ListingView(
+            heading=f"{noun[hub.kind]}: {hub.name}" if hub.kind is HubKind.TAG else hub.name,
+            description=description,
+            total=count,
+            groups=groups,
+        )
+        page = Page(
+            title=f"{hub.name} errors | {self.site.config.title}",
+            description=description,
+            canonical=self.site.absolute(hub.url_path),
+            breadcrumbs=(Link(noun[hub.kind], ""),),
+        )
+        return self._render("hub.html", page=page, listing=listing, kind=hub.kind.value)
+
+    def _groups_for(self, hub: Hub, key) -> tuple[Group, ...]:  # type: ignore[no-untyped-def]
+        grouped: dict[tuple[HubKind, str], list[Entry]] = {}
+        for entry in hub.entries:
+            grouped.setdefault(key(entry), []).append(entry)
+        groups = []
+        for kind, name in sorted(grouped, key=lambda k: k[1].casefold()):
+            items = grouped[(kind, name)]
+            groups.append(Group(self._link(name, self.site.hub(kind, name).url_path, len(items)),
+                                tuple(self._entry_link(e) for e in items)))
+        return tuple(groups)
+
+    def redirect_page(self, redirect: Redirect) -> str:
+        target = redirect.target
+        page = Page(
+            title=f"Moved: {target.record.title}",
+            description=target.record.summary,
+            canonical=self.site.absolute(target.url_path),
+            noindex=True,
+        )
+        view = RedirectView(self.site.href(target.url_path), target.record.title)
+        return self._render("redirect.html", page=page, redirect=view)
+
+    def not_found_page(self) -> str:
+        page = Page(f"Page not found | {self.site.config.title}",
+                    "This page does not exist.", self.site.absolute("/404.html"), noindex=True)
+        return self._render("404.html", page=page, listing=ListingView(
+            "Page not found", "", len(self.site.entries), self._groups_by_platform()))
+
+    def sitemap(self) -> str:
+        site = self.site
+        latest = max((e.record.updated for e in site.entries), default=None)
+        urls = [SitemapUrl(site.absolute("/"), latest.isoformat() if latest else None)]
+        for hub in (*site.platforms, *site.categories, *site.tags):
+            urls.append(SitemapUrl(site.absolute(hub.url_path),
+                                   max(e.record.updated for e in hub.entries).isoformat()))
+        for entry in site.entries:
+            urls.append(SitemapUrl(site.absolute(entry.url_path), entry.record.updated.isoformat()))
+        urls.sort(key=lambda u: u.loc)
+        return self._render("sitemap.xml", urls=urls)
+
+    def robots(self) -> str:
+        return f"User-agent: *\nAllow: /\n\nSitemap: {self.site.absolute('/sitemap.xml')}\n"
+
+    # -- everything ----------------------------------------------------------------------
+
+    def files(self) -> Iterator[tuple[str, str]]:
+        """Every output file as (path relative to the output folder, text), in a fixed order."""
+        site = self.site
+        yield "index.html", self.home_page()
+        yield "404.html", self.not_found_page()
+        yield "sitemap.xml", self.sitemap()
+        yield "robots.txt", self.robots()
+        for hub in (*site.platforms, *site.categories, *site.tags):
+            yield hub.url_path.strip("/") + "/index.html", self.hub_page(hub)
+        for entry in site.entries:
+            yield entry.url_path.strip("/") + "/index.html", self.error_page(entry)
+        for redirect in site.redirects:
+            yield redirect.file_path, self.redirect_page(redirect)
+

@@ -1,0 +1,239 @@
+"""Stage 2: turn documents into `Record`s, and check what only the whole set can show.
+
+Single-file problems are located with the document's node tree while it is in memory.
+Cross-record problems (a clash between two files, an unknown related slug) are rare, so their
+positions are found by reading the file again only when one occurs: the valid path keeps no
+node trees around.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ContentErrors, Problem, did_you_mean, field_path
+from .load import Document, read_document
+from .model import (
+    SLUG_RE,
+    Evidence,
+    FaqEntry,
+    PlatformCheck,
+    Record,
+    SiteConfig,
+    Source,
+    ValidationContext,
+    slugify,
+)
+
+_MODELS_AT: dict[tuple[str, ...], type[BaseModel]] = {
+    (): Record,
+    ("sources",): Source,
+    ("faq",): FaqEntry,
+    ("evidence",): Evidence,
+    ("platform_checks",): PlatformCheck,
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A valid record and where it came from."""
+
+    record: Record
+    slug: str
+    platform_slug: str
+    path: Path
+    display: str
+
+    @property
+    def url_path(self) -> str:
+        return f"/{self.platform_slug}/{self.slug}/"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    text = str(value)
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+
+
+def _message(err: dict[str, Any], model: type[BaseModel] | None) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    loc = err["loc"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        choices = model.model_fields if model is not None else ()
+        return f"unknown field{did_you_mean(str(loc[-1]), choices)}"
+    if kind == "string_type":
+        return f"must be text, found {_describe(value)} (put it in quotes)"
+    if kind == "list_type":
+        return f"must be a list, found {_describe(value)}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a mapping of fields, found {_describe(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number, found {_describe(value)}"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return f"must be a real date written YYYY-MM-DD, found {_describe(value)}"
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        options = re.findall(r"'([^']*)'", expected)
+        return f"{_describe(value)} is not allowed{did_you_mean(str(value), options)}; use one of: {', '.join(options)}"
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return "must not be empty"
+        return f"is {len(value)} characters; at least {ctx['min_length']} needed"
+    if kind == "string_too_long":
+        return f"is {len(value)} characters; at most {ctx['max_length']} allowed"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return f"needs at least {n} item{'s' if n != 1 else ''}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f"must be between 100 and 599, found {_describe(value)}"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    msg = str(err["msg"])
+    return msg[:1].lower() + msg[1:]
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    return _MODELS_AT.get(tuple(p for p in loc if isinstance(p, str)))
+
+
+def validation_problems(doc: Document, err: ValidationError) -> list[Problem]:
+    """Pydantic's errors as located problems, in file order."""
+    problems = []
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        is_key = e["type"] == "extra_forbidden"
+        model = _model_at(loc[:-1]) if is_key else None
+        line, col = doc.locate(loc, key=is_key)
+        problems.append(Problem(doc.display, line, col, field_path(loc), _message(e, model)))
+    return sorted(problems)
+
+
+def load_site(path: Path, display: str) -> SiteConfig:
+    """Read and validate `content/site.yaml`."""
+    if not path.is_file():
+        raise ContentErrors([Problem(display, 0, 0, "", "missing: the site's settings file")])
+    doc = read_document(path, display)
+    try:
+        return SiteConfig.model_validate(doc.data)
+    except ValidationError as err:
+        raise ContentErrors(validation_problems(doc, err)) from None
+
+
+def validate_record(path: Path, display: str, ctx: ValidationContext) -> Entry:
+    """Read, validate and place one record file; raise `ContentErrors` listing all its problems."""
+    doc = read_document(path, display)
+    problems: list[Problem] = []
+    slug = path.stem
+    if not SLUG_RE.match(slug):
+        suggestion = slugify(slug) or "error-name"
+        problems.append(Problem(display, 0, 0, "",
+                                f"the file name '{slug}' is not a slug; rename it to {suggestion}.yaml"
+                                " (lowercase letters, digits and hyphens)"))
+    try:
+        record = Record.model_validate(doc.data, context=ctx)
+    except ValidationError as err:
+        problems.extend(validation_problems(doc, err))
+        raise ContentErrors(problems) from None
+    folder = path.parent.name
+    if slugify(record.platform) != folder:
+        line, col = doc.locate(("platform",))
+        problems.append(Problem(
+            display, line, col, "platform",
+            f"'{record.platform}' has the slug '{slugify(record.platform)}' but the record is in"
+            f" content/{folder}/; move the file or fix the platform",
+        ))
+    if problems:
+        raise ContentErrors(problems)
+    return Entry(record, slug, folder, path, display)
+
+
+def _normalise_signature(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _at(entry: Entry, loc: tuple[str | int, ...]) -> tuple[int, int]:
+    """Position of a field, found by reading the file again (only done to report a problem)."""
+    try:
+        return read_document(entry.path, entry.display).locate(loc)
+    except ContentErrors:
+        return 0, 0
+
+
+def _problem(entry: Entry, loc: tuple[str | int, ...], message: str) -> Problem:
+    line, col = _at(entry, loc)
+    return Problem(entry.display, line, col, field_path(loc), message)
+
+
+def check_entries(entries: Iterable[Entry]) -> list[Problem]:
+    """Problems only the whole set shows: clashes between files and dangling references.
+
+    Every check is a dictionary look-up per record, so the cost stays linear in the record count.
+    """
+    entries = sorted(entries, key=lambda e: e.display)
+    problems: list[Problem] = []
+    by_slug: dict[str, Entry] = {}
+    signatures: dict[str, tuple[Entry, str]] = {}
+    platform_names: dict[str, Entry] = {}
+    paths: dict[str, tuple[Entry, str]] = {}
+
+    for entry in entries:
+        rec = entry.record
+        if (other := by_slug.get(entry.slug)) is not None:
+            problems.append(Problem(entry.display, 0, 0, "",
+                                    f"the slug '{entry.slug}' is already used by {other.display};"
+                                    " slugs are unique across platforms (related links use them)"))
+        else:
+            by_slug[entry.slug] = entry
+        if (first := platform_names.setdefault(entry.platform_slug, entry)) is not entry and (
+            first.record.platform != rec.platform
+        ):
+            problems.append(_problem(entry, ("platform",),
+                                     f"'{rec.platform}' is spelled '{first.record.platform}'"
+                                     f" in {first.display}; use one spelling per platform"))
+        forms = [("signature",), *(("also_seen_as", i) for i in range(len(rec.also_seen_as)))]
+        texts = [rec.signature, *rec.also_seen_as]
+        for loc, text in zip(forms, texts, strict=True):
+            key = _normalise_signature(text)
+            if key in signatures and signatures[key][0] is not entry:
+                other, other_field = signatures[key]
+                what = "signature" if loc == ("signature",) else "form"
+                problems.append(_problem(entry, loc,
+                                         f"the same {what} as {other_field} in {other.display}"
+                                         " (compared ignoring case and spacing)"))
+            elif key not in signatures:
+                signatures[key] = (entry, field_path(loc))
+        for i, alias in enumerate((entry.url_path, *rec.aliases)):
+            owner = paths.get(alias.lower())
+            if owner is not None and owner[0] is not entry:
+                problems.append(_problem(entry, ("aliases", i - 1) if i else (),
+                                         f"the path {alias} is already {owner[1]} of {owner[0].display}"))
+            elif i and owner is not None:
+                problems.append(_problem(entry, ("aliases", i - 1),
+                                         f"{alias} is this record's own address or listed twice"))
+            else:
+                paths[alias.lower()] = (entry, "the address" if i == 0 else "an alias")
+
+    for entry in entries:
+        for i, slug in enumerate(entry.record.related):
+            if slug == entry.slug:
+                problems.append(_problem(entry, ("related", i), "a record cannot be related to itself"))
+            elif slug not in by_slug:
+                hint = did_you_mean(slug, by_slug)
+                problems.append(_problem(entry, ("related", i), f"no record has the slug '{slug}'{hint}"))
+    return sorted(problems)
