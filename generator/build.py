@@ -17,6 +17,7 @@ from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import Site, link
 from .load import SITE_FILE, find_record_files
 from .model import ValidationContext
+from .quality import content_warnings
 from .render import Renderer
 from .validate import Entry, check_entries, load_site, validate_record
 from .write import Output
@@ -57,6 +58,7 @@ def gather(project: Project, ctx: ValidationContext | None = None) -> BuildResul
         ctx = ValidationContext(categories=config.category_names if config else ())
 
     entries: list[Entry] = []
+    invalid: list[str] = []
     for item in find_record_files(project.content, shown):
         if isinstance(item, Problem):
             problems.append(item)
@@ -65,7 +67,9 @@ def gather(project: Project, ctx: ValidationContext | None = None) -> BuildResul
             entries.append(validate_record(*item, ctx))
         except ContentErrors as err:
             problems.extend(err.problems)
-    problems.extend(check_entries(entries))
+            invalid.append(item[0].stem)
+    problems.extend(check_entries(entries, invalid))
+    problems.extend(content_warnings(entries, ctx.today))
     if config is None:
         return BuildResult(None, sorted(problems))
     site, link_problems = link(config, entries)

@@ -54,7 +54,7 @@ def cmd_build(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_CONTENT
     assert result.site is not None
-    print(f"built {len(result.site.entries)} errors, {result.files} files in {project.out}",
+    print(f"built {len(result.site.entries)} error pages, {result.files} files in {project.out}",
           file=sys.stderr)
     return EXIT_OK
 

@@ -108,8 +108,9 @@ def _check_nodes(root: yaml.Node) -> None:
                 problem="an alias refers to the value that contains it", problem_mark=node.start_mark
             )
         if node.tag not in STANDARD_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise yaml.MarkedYAMLError(
-                problem=f"the tag '{node.tag}' is not allowed; records are plain YAML",
+                problem=f"the tag '{tag}' is not allowed; records are plain YAML",
                 problem_mark=node.start_mark,
             )
         in_progress.add(key)
@@ -135,11 +136,18 @@ def _check_nodes(root: yaml.Node) -> None:
     size(root)
 
 
-def _yaml_problem(display: str, err: yaml.YAMLError) -> Problem:
+def _is_tab_at(text: str, mark: yaml.Mark | None) -> bool:
+    if mark is None:
+        return False
+    lines = text.splitlines()
+    return mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
+
+
+def _yaml_problem(display: str, err: yaml.YAMLError, text: str) -> Problem:
     if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         message = err.problem or err.context or "invalid YAML"
-        if "'\\t'" in message:
+        if "cannot start any token" in message and _is_tab_at(text, mark):
             message = "a tab character here; YAML indents with spaces only"
         elif err.context and err.problem and not isinstance(err, _DuplicateKey):
             message = f"{err.problem} ({err.context})"
@@ -164,9 +172,11 @@ def read_document(path: Path, display: str) -> Document:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
         raise fail(
             f"not UTF-8: byte 0x{raw[err.start]:02x} at byte offset {err.start} cannot be decoded;"
-            " save the file as UTF-8"
+            " save the file as UTF-8", line, col
         ) from None
     if "\x00" in text:
         offset = text.index("\x00")
@@ -180,7 +190,7 @@ def read_document(path: Path, display: str) -> Document:
         _check_nodes(root)
         data = loader.construct_document(root)
     except yaml.YAMLError as err:
-        raise ContentErrors([_yaml_problem(display, err)]) from None
+        raise ContentErrors([_yaml_problem(display, err, text)]) from None
     except RecursionError:
         raise fail("the YAML is nested too deeply") from None
     finally:

@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import did_you_mean
 
@@ -21,11 +29,61 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ALIAS_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 SAFE_URL_SCHEMES = ("http", "https")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-"""Any non-blank text; surrounding white space is dropped."""
+PLACEHOLDER = "TODO"
+"""How `fixdex new` marks a part still to write; a record holding one cannot be published."""
 
-Markdown = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+def _filled(value: str) -> str:
+    if value.startswith(PLACEHOLDER):
+        hint = value[len(PLACEHOLDER):].lstrip(": ").splitlines()[0] if value[4:].strip() else ""
+        raise ValueError(f"not filled in yet ({hint})" if hint else "not filled in yet")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
+                 AfterValidator(_filled)]
+"""Any non-blank text; surrounding white space is dropped; scaffold placeholders refused."""
+
+Markdown = Text
 """Markdown text: rendered with raw HTML off and only safe link schemes."""
+
+def _slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(f"'{value}' is not a slug (lowercase letters, digits and hyphens)")
+    return value
+
+
+def _tag(value: str) -> str:
+    if not slugify(value):
+        raise ValueError(f"tag '{value}' has no letters or digits to make a URL from")
+    return value
+
+
+def normalise_alias(alias: str) -> str:
+    """Check an old URL path is a plain path inside the site and return it as `/a/b/`."""
+    if "://" in alias or alias.startswith("//") or ":" in alias.split("/", 1)[0]:
+        raise ValueError(f"alias '{alias}' must be a path on this site, not a URL")
+    if not alias.startswith("/"):
+        raise ValueError(f"alias '{alias}' must start with '/'")
+    segments = [s for s in alias.split("/") if s]
+    if not segments:
+        raise ValueError("alias '/' would replace the home page")
+    for segment in segments:
+        if segment in (".", "..") or not ALIAS_SEGMENT_RE.match(segment):
+            raise ValueError(
+                f"alias '{alias}' has an unsafe part '{segment}'"
+                " (use letters, digits, '.', '_', '~' and '-'; no '..')"
+            )
+    if segments[-1].endswith(".html"):
+        return "/" + "/".join(segments)
+    return "/" + "/".join(segments) + "/"
+
+
+Alias = Annotated[Text, AfterValidator(normalise_alias)]
+
+
+Slug = Annotated[Text, AfterValidator(_slug)]
+Tag = Annotated[Text, StringConstraints(max_length=60), AfterValidator(_tag)]
 
 SourceKind = Literal[
     "issue", "pull-request", "discussion", "forum", "chat", "docs", "blog", "status-page"
@@ -123,7 +181,7 @@ class Record(Strict):
         description="The platform; its slug must equal the record's folder under content/.",
     )
     category: Text = Field(description="One of the categories listed in content/site.yaml.")
-    tags: list[Text] = Field(default_factory=list, description="Tags; each gets a hub page.")
+    tags: list[Tag] = Field(default_factory=list, description="Tags; each gets a hub page.")
     signature: Text = Field(
         max_length=500,
         description="The error exactly as it prints; unique across records.",
@@ -152,10 +210,10 @@ class Record(Strict):
     sources: list[Source] = Field(min_length=1, description="Sources checked.")
     evidence: Evidence = Field(description="The evidence note and the affected tools.")
     faq: list[FaqEntry] = Field(min_length=1, description="Questions and answers.")
-    related: list[Text] = Field(
+    related: list[Slug] = Field(
         default_factory=list, description="Slugs of related records; each must exist."
     )
-    aliases: list[Text] = Field(
+    aliases: list[Alias] = Field(
         default_factory=list,
         description="Old URL paths (e.g. /openrouter/old-slug/) that redirect to this page.",
     )
@@ -182,50 +240,6 @@ class Record(Strict):
     @classmethod
     def _updated_not_in_future(cls, value: dt.date, info: ValidationInfo) -> dt.date:
         return _not_in_future(value, info)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags_have_slugs(cls, value: list[str]) -> list[str]:
-        for tag in value:
-            if not slugify(tag):
-                raise ValueError(f"tag '{tag}' has no letters or digits to make a URL from")
-        return value
-
-    @field_validator("related")
-    @classmethod
-    def _related_are_slugs(cls, value: list[str]) -> list[str]:
-        for slug in value:
-            if not SLUG_RE.match(slug):
-                raise ValueError(
-                    f"'{slug}' is not a slug (lowercase letters, digits and hyphens)"
-                )
-        return value
-
-    @field_validator("aliases")
-    @classmethod
-    def _safe_aliases(cls, value: list[str]) -> list[str]:
-        return [normalise_alias(alias) for alias in value]
-
-
-def normalise_alias(alias: str) -> str:
-    """Check an old URL path is a plain path inside the site and return it as `/a/b/`."""
-    if "://" in alias or alias.startswith("//") or ":" in alias.split("/", 1)[0]:
-        raise ValueError(f"alias '{alias}' must be a path on this site, not a URL")
-    if not alias.startswith("/"):
-        raise ValueError(f"alias '{alias}' must start with '/'")
-    segments = [s for s in alias.split("/") if s]
-    if not segments:
-        raise ValueError("alias '/' would replace the home page")
-    for segment in segments:
-        if segment in (".", "..") or not ALIAS_SEGMENT_RE.match(segment):
-            raise ValueError(
-                f"alias '{alias}' has an unsafe part '{segment}'"
-                " (use letters, digits, '.', '_', '~' and '-'; no '..')"
-            )
-    if segments[-1].endswith(".html"):
-        return "/" + "/".join(segments)
-    return "/" + "/".join(segments) + "/"
-
 
 class Category(Strict):
     name: Text = Field(description="The category's name, as records spell it.")

@@ -131,6 +131,15 @@ class RedirectView:
 
 
 @dataclass(frozen=True)
+class FeedItem:
+    title: str
+    url: str
+    summary: str
+    updated: str
+    category: str
+
+
+@dataclass(frozen=True)
 class SitemapUrl:
     loc: str
     lastmod: str | None
@@ -363,6 +372,28 @@ class Renderer:
         urls.sort(key=lambda u: u.loc)
         return self._render("sitemap.xml", urls=urls)
 
+    def feed(self, limit: int = 20) -> str:
+        """Atom feed of the most recently updated records (ties broken by address)."""
+        site = self.site
+        recent = sorted(site.entries, key=lambda e: (-e.record.updated.toordinal(), e.url_path))
+        items = [FeedItem(e.record.title, site.absolute(e.url_path), e.record.summary,
+                          f"{e.record.updated.isoformat()}T00:00:00Z", e.record.platform)
+                 for e in recent[:limit]]
+        updated = items[0].updated if items else "1970-01-01T00:00:00Z"
+        return self._render("feed.xml", feed_url=site.absolute("/feed.xml"),
+                            home_url=site.absolute("/"), updated=updated, items=items)
+
+    def errors_json(self) -> str:
+        """`api/errors.json`: every error for tools, one object each, in address order."""
+        site = self.site
+        errors = [
+            {"slug": e.slug, "title": e.record.title, "signature": e.record.signature,
+             "platform": e.record.platform, "category": e.record.category,
+             "url": site.absolute(e.url_path), "updated": e.record.updated.isoformat()}
+            for e in site.entries
+        ]
+        return json.dumps({"errors": errors}, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
     def robots(self) -> str:
         return f"User-agent: *\nAllow: /\n\nSitemap: {self.site.absolute('/sitemap.xml')}\n"
 
@@ -375,6 +406,8 @@ class Renderer:
         yield "404.html", self.not_found_page()
         yield "sitemap.xml", self.sitemap()
         yield "robots.txt", self.robots()
+        yield "feed.xml", self.feed()
+        yield "api/errors.json", self.errors_json()
         for hub in (*site.platforms, *site.categories, *site.tags):
             yield hub.url_path.strip("/") + "/index.html", self.hub_page(hub)
         for entry in site.entries:

@@ -180,11 +180,14 @@ def _problem(entry: Entry, loc: tuple[str | int, ...], message: str) -> Problem:
     return Problem(entry.display, line, col, field_path(loc), message)
 
 
-def check_entries(entries: Iterable[Entry]) -> list[Problem]:
+def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -> list[Problem]:
     """Problems only the whole set shows: clashes between files and dangling references.
 
-    Every check is a dictionary look-up per record, so the cost stays linear in the record count.
+    `invalid_slugs` are records that exist but failed validation: a link to one is not reported
+    again, since that file's own problems already are. Every check is a dictionary look-up per
+    record, so the cost stays linear in the record count.
     """
+    broken = set(invalid_slugs)
     entries = sorted(entries, key=lambda e: e.display)
     problems: list[Problem] = []
     by_slug: dict[str, Entry] = {}
@@ -212,9 +215,8 @@ def check_entries(entries: Iterable[Entry]) -> list[Problem]:
             key = _normalise_signature(text)
             if key in signatures and signatures[key][0] is not entry:
                 other, other_field = signatures[key]
-                what = "signature" if loc == ("signature",) else "form"
                 problems.append(_problem(entry, loc,
-                                         f"the same {what} as {other_field} in {other.display}"
+                                         f"duplicates {other_field} of {other.display}"
                                          " (compared ignoring case and spacing)"))
             elif key not in signatures:
                 signatures[key] = (entry, field_path(loc))
@@ -233,7 +235,7 @@ def check_entries(entries: Iterable[Entry]) -> list[Problem]:
         for i, slug in enumerate(entry.record.related):
             if slug == entry.slug:
                 problems.append(_problem(entry, ("related", i), "a record cannot be related to itself"))
-            elif slug not in by_slug:
+            elif slug not in by_slug and slug not in broken:
                 hint = did_you_mean(slug, by_slug)
                 problems.append(_problem(entry, ("related", i), f"no record has the slug '{slug}'{hint}"))
     return sorted(problems)

@@ -1,0 +1,142 @@
+"""Warnings about weak content: valid records that would still make a poor page.
+
+These do not break the contract, so they do not fail a build unless `check --strict` asks them
+to. They catch what the seed pages got wrong: the same filler sentence on every page, stale
+dates, unsourced claims, titles that search snippets cut, and "a OpenRouter".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from .errors import ContentErrors, Problem, Severity, field_path
+from .load import Document, read_document
+from .validate import Entry
+
+TITLE_SNIPPET = 60
+SUMMARY_SNIPPET = 160
+STALE_AFTER = dt.timedelta(days=365)
+REPEAT_LIMIT = 3
+MIN_SENTENCE_WORDS = 6
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(*])")
+_A_WORD = re.compile(r"(?<![\w'’])([Aa]) ([A-Za-z][\w-]*)")
+_VOWEL_LETTER_ACRONYM = frozenset("AEFHILMNORSX")
+_YOU_SOUND = re.compile(r"^(u[bcdfgjklmnprstvz][aeiouy]|uu|eu|ewe|one\b|once\b|ur[aeio])", re.I)
+_SILENT_H = re.compile(r"^(hour|honest|honou?r|heir)", re.I)
+Location = tuple[str | int, ...]
+
+
+def _texts(entry: Entry) -> Iterator[tuple[Location, str]]:
+    """Every prose field of a record with its field path (not the signature: it is quoted)."""
+    rec = entry.record
+    yield ("title",), rec.title
+    yield ("summary",), rec.summary
+    yield ("quick_fix",), rec.quick_fix
+    yield ("meaning",), rec.meaning
+    yield ("why",), rec.why
+    for name in ("causes", "quick_fixes", "steps", "prevention"):
+        for i, text in enumerate(getattr(rec, name)):
+            yield (name, i), text
+    for i, check in enumerate(rec.platform_checks):
+        yield ("platform_checks", i, "check"), check.check
+    yield ("evidence", "note"), rec.evidence.note
+    for i, faq in enumerate(rec.faq):
+        yield ("faq", i, "q"), faq.q
+        yield ("faq", i, "a"), faq.a
+
+
+def _strip_code(text: str) -> str:
+    return re.sub(r"`[^`]*`", "", text)
+
+
+def needs_an(word: str) -> bool:
+    """True when `word` starts with a vowel sound, so it takes "an" (an API, an hour, an SDK)."""
+    letters = re.sub(r"[^A-Za-z]", "", word)
+    if not letters:
+        return False
+    if len(letters) >= 2 and letters.isupper():
+        return letters[0] in _VOWEL_LETTER_ACRONYM
+    if _SILENT_H.match(word):
+        return True
+    if _YOU_SOUND.match(word):
+        return False
+    return word[0].lower() in "aeiou"
+
+
+def article_problems(text: str) -> list[str]:
+    """Each "a <vowel sound>" in the text, quoted, e.g. "a OpenRouter"."""
+    return [f"{m.group(1)} {m.group(2)}" for m in _A_WORD.finditer(_strip_code(text))
+            if needs_an(m.group(2))]
+
+
+def _sentences(text: str) -> Iterator[str]:
+    for sentence in _SENTENCE_END.split(_strip_code(text)):
+        words = re.findall(r"[\w'’-]+", sentence.casefold())
+        if len(words) >= MIN_SENTENCE_WORDS:
+            yield " ".join(words)
+
+
+class _Locator:
+    """Finds field positions by re-reading a file, once per file, only for files with warnings."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Document | None] = {}
+
+    def problem(self, entry: Entry, loc: Location, message: str) -> Problem:
+        if entry.display not in self._docs:
+            try:
+                self._docs[entry.display] = read_document(entry.path, entry.display)
+            except ContentErrors:  # the file changed since it was validated: no position
+                self._docs[entry.display] = None
+        doc = self._docs[entry.display]
+        line, col = doc.locate(loc) if doc else (0, 0)
+        return Problem(entry.display, line, col, field_path(loc), message, Severity.WARNING)
+
+
+def content_warnings(entries: Sequence[Entry], today: dt.date | None = None) -> list[Problem]:
+    """Every weak-content warning for a set of valid records, in file order."""
+    today = today or dt.date.today()
+    at = _Locator()
+    warnings: list[Problem] = []
+    seen_in: dict[str, list[tuple[Entry, Location]]] = defaultdict(list)
+
+    for entry in entries:
+        rec = entry.record
+        if len(rec.title) > TITLE_SNIPPET:
+            warnings.append(at.problem(entry, ("title",),
+                                       f"{len(rec.title)} characters; search results cut titles"
+                                       f" after about {TITLE_SNIPPET}"))
+        if len(rec.summary) > SUMMARY_SNIPPET:
+            warnings.append(at.problem(entry, ("summary",),
+                                       f"{len(rec.summary)} characters; search snippets cut"
+                                       f" descriptions after about {SUMMARY_SNIPPET}"))
+        if today - rec.updated > STALE_AFTER:
+            warnings.append(at.problem(entry, ("updated",),
+                                       f"{rec.updated.isoformat()} is over a year ago; re-check the"
+                                       " record and its sources"))
+        for i, source in enumerate(rec.sources):
+            if source.checked is None:
+                warnings.append(at.problem(entry, ("sources", i),
+                                           "no `checked` date: say when the source was last read"))
+        for loc, text in _texts(entry):
+            for phrase in article_problems(text):
+                warnings.append(at.problem(entry, loc, f"'{phrase}': use 'an' before a vowel sound"))
+            for sentence in dict.fromkeys(_sentences(text)):
+                places = seen_in[sentence]
+                if not places or places[-1][0] is not entry:
+                    places.append((entry, loc))
+
+    for places in seen_in.values():
+        if len(places) < REPEAT_LIMIT:
+            continue
+        for entry, loc in places:
+            others = [e.display for e, _ in places if e is not entry]
+            shown = ", ".join(others[:2]) + (f" and {len(others) - 2} more" if len(others) > 2 else "")
+            warnings.append(at.problem(entry, loc,
+                                       f"the same sentence appears in {len(places)} records (also"
+                                       f" {shown}); write what is true of this error alone"))
+    return sorted(warnings)
