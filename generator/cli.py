@@ -24,8 +24,19 @@ class UsageError(Exception):
     """A mistake in how the command was called (exit 2)."""
 
 
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _templates(given: Path | None) -> Path:
+    """`--templates`, else ./templates, else the templates fixdex itself ships with."""
+    if given is not None:
+        return given
+    here = Path("templates")
+    return here if here.is_dir() or not BUNDLED_TEMPLATES.is_dir() else BUNDLED_TEMPLATES
+
+
 def _project(args: argparse.Namespace) -> Project:
-    project = Project(content=args.content, templates=args.templates,
+    project = Project(content=args.content, templates=_templates(args.templates),
                       out=getattr(args, "out", Path("site")))
     if not project.content.is_dir():
         raise UsageError(f"no content folder at {project.content} (use --content DIR)")
@@ -37,8 +48,9 @@ def _project(args: argparse.Namespace) -> Project:
 def _add_paths(parser: argparse.ArgumentParser, out: bool = False) -> None:
     parser.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
                         help="the records and site.yaml (default: content)")
-    parser.add_argument("--templates", type=Path, default=Path("templates"), metavar="DIR",
-                        help="Jinja2 templates and static/ assets (default: templates)")
+    parser.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                        help="Jinja2 templates and static/ assets (default: ./templates, else"
+                        " the ones fixdex ships)")
     if out:
         parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                             help="where the site is written (default: site)")

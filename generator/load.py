@@ -57,9 +57,9 @@ class Document:
                     if key_node.value == part:
                         child = key_node if (last and key) else value_node
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if 0 <= part < len(node.value):
-                    child = node.value[part]
+            elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+                  and 0 <= part < len(node.value)):
+                child = node.value[part]
             if child is None:
                 break
             node = child

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markupsafe import Markup
 
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -42,16 +43,11 @@ def _renderer() -> MarkdownIt:
     md.validateLink = is_safe_url  # type: ignore[method-assign]
     md.disable("image")
 
-    default_link_open = md.renderer.rules.get("link_open")
-
-    def link_open(tokens: list, idx: int, options: Any, env: Any) -> str:
+    def link_open(self: RendererHTML, tokens: list, idx: int, options: Any, env: Any) -> str:
         token = tokens[idx]
-        href = token.attrGet("href") or ""
-        if _is_external(str(href)):
+        if _is_external(str(token.attrGet("href") or "")):
             token.attrSet("rel", EXTERNAL_REL)
-        if default_link_open is not None:
-            return default_link_open(tokens, idx, options, env)
-        return md.renderer.renderToken(tokens, idx, options, env)
+        return self.renderToken(tokens, idx, options, env)
 
     md.add_render_rule("link_open", link_open)
     return md

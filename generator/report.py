@@ -35,7 +35,8 @@ def format_problems(problems: Sequence[Problem], fmt: str = "text") -> str:
                 props += [f"line={p.line}", f"col={p.col}"]
             if p.field:
                 props.append(f"title={_github_escape(p.field, True)}")
-            lines.append(f"::{command} {','.join(props)}::{_github_escape(str(p))}")
+            text = f"{p.field}: {p.message}" if p.field else p.message
+            lines.append(f"::{command} {','.join(props)}::{_github_escape(text)}")
         return "\n".join(lines)
     return "\n".join(str(p) for p in problems)
 

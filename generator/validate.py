@@ -90,7 +90,8 @@ def _message(err: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind == "literal_error":
         expected = ctx.get("expected", "")
         options = re.findall(r"'([^']*)'", expected)
-        return f"{_describe(value)} is not allowed{did_you_mean(str(value), options)}; use one of: {', '.join(options)}"
+        hint = did_you_mean(str(value), options)
+        return f"{_describe(value)} is not allowed{hint}; use one of: {', '.join(options)}"
     if kind == "string_too_short":
         if ctx.get("min_length") == 1:
             return "must not be empty"

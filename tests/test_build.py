@@ -1,0 +1,81 @@
+"""The whole pipeline on real files: deterministic output, atomic replacement, clean failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import fixdex, make_project, tree
+
+RECORD = "content/example-api/rate-limited.yaml"
+
+
+def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    assert fixdex("build", cwd=project).code == 0
+    first = tree(project / "site")
+    assert fixdex("build", "--out", "other", cwd=project).code == 0
+    assert tree(project / "other") == first
+    assert fixdex("build", cwd=project).code == 0
+    assert tree(project / "site") == first
+
+
+def test_failed_build_leaves_previous_site_byte_identical(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    assert fixdex("build", cwd=project).code == 0
+    before = tree(project / "site")
+    record = project / RECORD
+    record.write_text(record.read_text().replace("category: Rate limits", "category: Nope"))
+    run = fixdex("build", cwd=project)
+    assert run.code == 1
+    assert "category: unknown category 'Nope'" in run.err
+    assert "site was not changed" in run.err
+    assert tree(project / "site") == before
+    assert sorted(p.name for p in project.iterdir()) == [".site.lock", "content", "site",
+                                                          "templates"]
+
+
+def test_template_error_is_located_and_site_untouched(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    assert fixdex("build", cwd=project).code == 0
+    before = tree(project / "site")
+    hub = project / "templates" / "hub.html"
+    hub.write_text(hub.read_text().replace("{{ listing.heading }}", "{{ listing.heading }"))
+    run = fixdex("build", cwd=project)
+    assert run.code == 1
+    assert "templates/hub.html:" in run.err and "template syntax error" in run.err
+    assert "Traceback" not in run.err
+    assert tree(project / "site") == before
+
+
+def test_deleted_record_page_disappears(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    assert fixdex("build", cwd=project).code == 0
+    assert (project / "site/example-api/rate-limited/index.html").is_file()
+    (project / RECORD).unlink()
+    other = project / "content/openrouter/expired-key-user-not-found.yaml"
+    other.write_text(other.read_text().replace("related: [rate-limited]", "related: []"))
+    assert fixdex("build", cwd=project).code == 0
+    assert not (project / "site/example-api").exists()
+    assert "rate-limited" not in (project / "site/sitemap.xml").read_text()
+
+
+def test_check_writes_nothing(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    run = fixdex("check", cwd=project)
+    assert run.code == 0, run.err
+    assert run.err.strip() == "ok: 2 records, no problems"
+    assert sorted(p.name for p in project.iterdir()) == ["content", "templates"]
+
+
+def test_refuses_an_output_folder_it_did_not_write(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    (project / "notes").mkdir()
+    (project / "notes" / "keep.txt").write_text("mine")
+    run = fixdex("build", "--out", "notes", cwd=project)
+    assert run.code == 2
+    assert "was not written by fixdex" in run.err
+    assert (project / "notes" / "keep.txt").read_text() == "mine"
+    run = fixdex("build", "--out", ".", cwd=project)
+    assert run.code == 2
+    run = fixdex("build", "--out", "content/..", cwd=project)
+    assert run.code == 2 and (project / "content").is_dir()

@@ -1,0 +1,105 @@
+"""The command line end to end, on the shipped content and on broken copies of it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import REPO, fixdex, soup
+
+COMMANDS = ["build", "check", "schema"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    run = fixdex(command, "--help")
+    assert run.code == 0
+    assert run.out.startswith(f"usage: fixdex {command}")
+
+
+def test_usage_errors_exit_2() -> None:
+    assert fixdex().code == 2
+    assert fixdex("frobnicate").code == 2
+    run = fixdex("check", "--format", "xml")
+    assert run.code == 2 and "invalid choice" in run.err
+    run = fixdex("build", "--content", "no-such-dir")
+    assert run.code == 2 and "no content folder at no-such-dir" in run.err
+
+
+def test_shipped_content_checks_clean_and_builds(tmp_path: Path) -> None:
+    run = fixdex("check", "--strict")
+    assert run.code == 0, run.err
+    out = tmp_path / "site"
+    run = fixdex("build", "--out", out)
+    assert run.code == 0, run.err
+    records = sorted((REPO / "content").glob("*/*.yaml"))
+    assert len(records) >= 30
+    for record in records:
+        page = out / record.parent.name / record.stem / "index.html"
+        assert page.is_file(), page
+        assert soup(page).h1.get_text().strip()
+    platforms = {r.parent.name for r in records}
+    assert len(platforms) >= 5
+    for platform in platforms:
+        assert (out / platform / "index.html").is_file()
+    for name in ("index.html", "404.html", "sitemap.xml", "robots.txt", "feed.xml",
+                 "api/errors.json"):
+        assert (out / name).is_file(), name
+
+
+def test_broken_copy_of_shipped_content_fails_with_located_errors(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    record = sorted(content.glob("openrouter/*.yaml"))[0]
+    text = record.read_text()
+    record.write_text(text.replace("\nsummary:", "\nsumary:", 1))
+    run = fixdex("check", "--content", content)
+    assert run.code == 1
+    shown = record.relative_to(tmp_path).as_posix()
+    line = text.split("\nsummary:")[0].count("\n") + 2
+    assert f"{shown}:{line}:1: sumary: unknown field (did you mean 'summary'?)" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_schema_prints_the_committed_schema() -> None:
+    run = fixdex("schema")
+    assert run.code == 0
+    schema = json.loads(run.out)
+    assert schema["additionalProperties"] is False
+    assert "signature" in schema["required"]
+    assert all("description" in p for p in schema["properties"].values())
+    committed = json.loads((REPO / "content" / "record.schema.json").read_text())
+    assert schema == committed, "run: fixdex schema > content/record.schema.json"
+
+
+def test_check_formats(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "tests/fixtures/valid-site/content", content)
+    record = content / "example-api/rate-limited.yaml"
+    record.write_text(record.read_text().replace("http_status: 429", "http_status: 999"))
+    run = fixdex("check", "--content", content, "--format", "github", cwd=tmp_path)
+    assert run.code == 1
+    assert run.out.splitlines() == [
+        "::error file=content/example-api/rate-limited.yaml,line=7,col=14,title=http_status::"
+        "http_status: must be between 100 and 599, found the number 999"
+    ]
+    run = fixdex("check", "--content", content, "--format", "json", cwd=tmp_path)
+    assert run.code == 1
+    assert json.loads(run.out) == [{
+        "file": "content/example-api/rate-limited.yaml", "line": 7, "col": 14,
+        "field": "http_status", "message": "must be between 100 and 599, found the number 999",
+        "severity": "error",
+    }]
+
+
+def test_strict_fails_on_warnings(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "tests/fixtures/valid-site/content", content)
+    record = content / "example-api/rate-limited.yaml"
+    record.write_text(record.read_text().replace("    checked: 2026-10-01\n", ""))
+    assert fixdex("check", "--content", content, cwd=tmp_path).code == 0
+    run = fixdex("check", "--content", content, "--strict", cwd=tmp_path)
+    assert run.code == 1
+    assert "warning: sources[0]: no `checked` date" in run.err
