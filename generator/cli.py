@@ -13,7 +13,9 @@ from .build import Project, build
 from .errors import ContentErrors, Severity, display_path
 from .load import SITE_FILE
 from .model import record_json_schema
+from .redirects import vanished_pages
 from .report import FORMATS, format_problems, summary_line
+from .scaffold import ScaffoldError, write_scaffold
 from .validate import load_site
 from .write import OutputError
 
@@ -74,6 +76,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     project = _project(args)
     result = build(project, write=False)
+    if args.previous_sitemap is not None and result.site is not None:
+        if not args.previous_sitemap.is_file():
+            raise UsageError(f"no previous sitemap at {args.previous_sitemap}")
+        result.problems.extend(vanished_pages(result.site, args.previous_sitemap))
     problems = result.problems
     output = format_problems(problems, args.format)
     if args.format == "json":
@@ -103,6 +109,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    site_file = args.content / SITE_FILE
+    if not site_file.is_file():
+        raise UsageError(f"no {site_file}: run this in a fixdex project or pass --content DIR")
+    try:
+        categories = load_site(site_file, display_path(site_file)).category_names
+    except ContentErrors as err:
+        print(format_problems(err.problems), file=sys.stderr)
+        return EXIT_CONTENT
+    try:
+        path = write_scaffold(args.content, args.platform, args.signature, args.category,
+                              categories)
+    except ScaffoldError as err:
+        raise UsageError(str(err)) from None
+    print(display_path(path))
+    print("fill in every TODO, then run: fixdex check  (preview: fixdex serve)", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fixdex",
@@ -125,7 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text (file:line:col: field: message), github (workflow annotations) "
                    "or json")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--previous-sitemap", type=Path, metavar="FILE",
+                   help="the sitemap.xml last published: fail if one of its pages would vanish"
+                   " without an alias redirecting it")
     p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("new", help="write a scaffold for a new error record",
+                            description="Write content/<platform-slug>/<slug>.yaml with every "
+                            "section present and a TODO in each part to fill in. An unfilled "
+                            "scaffold fails `fixdex check`, one message per part.")
+    p.add_argument("platform", help="the platform, e.g. OpenRouter")
+    p.add_argument("signature", help="the error exactly as it prints (quote it)")
+    p.add_argument("--category", help="one of the categories in site.yaml")
+    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                   help="the content folder (default: content)")
+    p.set_defaults(func=cmd_new)
 
     p = commands.add_parser("schema", help="print the JSON Schema of a record",
                             description="Print the JSON Schema of an error record, with the "
