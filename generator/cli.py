@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .build import Project, build
+from .build import BuildResult, Project, build
 from .errors import ContentErrors, Severity, display_path
 from .load import SITE_FILE
 from .model import record_json_schema
 from .redirects import vanished_pages
 from .report import FORMATS, format_problems, summary_line
 from .scaffold import ScaffoldError, write_scaffold
+from .serve import Preview, make_server, watch
 from .validate import load_site
 from .write import OutputError
 
@@ -128,6 +130,39 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report_build(result: BuildResult) -> None:
+    if result.problems:
+        print(format_problems(result.problems), file=sys.stderr)
+    if result.ok and result.site is not None:
+        print(f"built {len(result.site.entries)} error pages", file=sys.stderr, flush=True)
+    else:
+        print(f"build failed: {summary_line(result.problems)}; the browser shows the problems",
+              file=sys.stderr, flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    project = _project(args)
+    preview = Preview(project)
+    _report_build(preview.rebuild())
+    try:
+        server = make_server(preview, args.port)
+    except OSError as err:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {err.strerror}") from None
+    port = server.server_address[1]
+    print(f"serving http://127.0.0.1:{port}{preview.base_path}  (Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(preview, stop, _report_build), daemon=True)
+    watcher.start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fixdex",
@@ -165,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
                    help="the content folder (default: content)")
     p.set_defaults(func=cmd_new)
+
+    p = commands.add_parser("serve", help="preview the site, rebuilding on every change",
+                            description="Build, serve the site on 127.0.0.1, watch content/ and "
+                            "templates/, rebuild on change and reload the open page. A broken "
+                            "record shows its located problems in the browser.")
+    _add_paths(p, out=True)
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port)")
+    p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser("schema", help="print the JSON Schema of a record",
                             description="Print the JSON Schema of an error record, with the "
