@@ -3,35 +3,59 @@
 Two passes, as in zola: the first gathers and checks everything and collects every problem;
 only a clean first pass reaches the second, which renders and writes. `check` is the same run
 without the write.
+
+Speed comes from three places, none of which changes the output: records and pages are
+processed by worker processes on every core; unchanged record files are not parsed again
+(the cache); unchanged pages are neither rendered nor written again (the manifest). An
+incremental build's output is byte-identical to a cold build's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import gc
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
+from . import __version__
+from .cache import Cache, Manifest, digest, tree_digest
 from .errors import ContentErrors, Problem, display_path, errors_only
-from .link import Site, link
+from .link import HubKind, Site, link, page_file
 from .load import SITE_FILE, find_record_files
 from .model import ValidationContext
-from .quality import content_warnings
+from .project import Project
+from .quality import Notes, content_warnings, record_notes
 from .render import Renderer
 from .validate import Entry, check_entries, load_site, validate_record
-from .write import Output
+from .write import (
+    MARKER,
+    MARKER_TEXT,
+    Output,
+    journal_path,
+    locked,
+    update_in_place,
+    write_new,
+)
 
 STATIC_DIR = "static"
+PARALLEL_MIN = 300
+"""Below this many records, starting worker processes costs more than it saves."""
 
 
 @dataclass(frozen=True)
-class Project:
-    """Where a site's inputs are and where its output goes."""
+class Processed:
+    """A valid record with its cache key and its own quality notes."""
 
-    content: Path = Path("content")
-    templates: Path = Path("templates")
-    out: Path = Path("site")
+    key: bytes
+    entry: Entry
+    notes: Notes
 
 
 @dataclass
@@ -39,42 +63,257 @@ class BuildResult:
     site: Site | None
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
+    written: int = 0
+    records: list[Processed] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not errors_only(self.problems)
 
 
-def gather(project: Project, ctx: ValidationContext | None = None) -> BuildResult:
+class Progress:
+    """A one-line progress count on a terminal, for builds that take more than a second."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self.start = time.monotonic()
+        self.enabled = sys.stderr.isatty() and not os.environ.get("CI")
+        self.shown = False
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self.enabled and time.monotonic() - self.start > 1:
+            self.shown = True
+            print(f"\r{self.label} {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.shown:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _pool(jobs: int, work: int) -> multiprocessing.pool.Pool | None:
+    """Worker processes (forked, so they share what is already loaded), when worth it."""
+    if jobs <= 1 or work < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork").Pool(jobs)
+
+
+# -- pass 1: gather -------------------------------------------------------------------------
+
+_CTX: ValidationContext | None = None
+
+
+def _process(item: tuple[bytes, Path, str, bytes]) -> Processed | list[Problem]:
+    key, path, shown, raw = item
+    assert _CTX is not None
+    try:
+        entry = validate_record(path, shown, _CTX, raw)
+    except ContentErrors as err:
+        return err.problems
+    return Processed(key, entry, record_notes(entry.record, _CTX.today))
+
+
+def _process_all(items: list[tuple[bytes, Path, str, bytes]], jobs: int,
+                 ctx: ValidationContext) -> Iterator[Processed | list[Problem]]:
+    global _CTX
+    _CTX = ctx
+    progress = Progress("reading", len(items))
+    pool = _pool(jobs, len(items))
+    try:
+        results = (pool.imap(_process, items, chunksize=64) if pool is not None
+                   else map(_process, items))
+        for result in results:
+            progress.advance()
+            yield result
+    finally:
+        progress.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+
+
+def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1) -> BuildResult:
     """Pass 1: read and validate every record, check them together, link them into a site."""
     problems: list[Problem] = []
     shown = display_path(project.content)
     config = None
+    site_file = project.content / SITE_FILE
     try:
-        config = load_site(project.content / SITE_FILE, f"{shown}/{SITE_FILE}")
+        config = load_site(site_file, f"{shown}/{SITE_FILE}")
     except ContentErrors as err:
         problems.extend(err.problems)
     if ctx is None:
         ctx = ValidationContext(categories=config.category_names if config else ())
+    ctx_key = digest(__version__, repr(ctx.categories), ctx.today.isoformat())
 
-    entries: list[Entry] = []
+    cache = Cache(project.cache) if project.cache is not None else None
+    cached = cache.records() if cache is not None else {}
+    records: list[Processed] = []
+    todo: list[tuple[bytes, Path, str, bytes]] = []
     invalid: list[str] = []
     for item in find_record_files(project.content, shown):
         if isinstance(item, Problem):
             problems.append(item)
             continue
+        path, display = item
         try:
-            entries.append(validate_record(*item, ctx))
-        except ContentErrors as err:
-            problems.extend(err.problems)
-            invalid.append(item[0].stem)
+            raw = path.read_bytes()
+        except OSError as err:
+            problems.append(Problem(display, 0, 0, "", f"cannot read the file: {err.strerror}"))
+            invalid.append(path.stem)
+            continue
+        key = digest(ctx_key, display, raw)
+        hit = cached.get(key)
+        if hit is not None:
+            records.append(hit)
+        else:
+            todo.append((key, path, display, raw))
+    for item, result in zip(todo, _process_all(todo, jobs, ctx), strict=True):
+        if isinstance(result, Processed):
+            records.append(result)
+        else:
+            problems.extend(result)
+            invalid.append(item[1].stem)
+    if cache is not None and todo:
+        cache.save_records({r.key: r for r in records})
+
+    entries = [r.entry for r in records]
     problems.extend(check_entries(entries, invalid))
-    problems.extend(content_warnings(entries, ctx.today))
+    problems.extend(content_warnings([(r.entry, r.notes) for r in records]))
     if config is None:
-        return BuildResult(None, sorted(problems))
+        return BuildResult(None, sorted(problems), records=records)
     site, link_problems = link(config, entries)
     problems.extend(link_problems)
-    return BuildResult(site, sorted(problems))
+    return BuildResult(site, sorted(problems), records=records)
+
+
+# -- pass 2: render and write ---------------------------------------------------------------
+
+_RENDER: tuple[Renderer, Path | None] | None = None
+
+
+def _render_pages(entries: Sequence[Entry]) -> list[tuple[str, bytes | None, bytes]]:
+    """Render error pages; write them below the staging folder when there is one.
+
+    Returns (file, bytes or None when already written, digest of the bytes).
+    """
+    assert _RENDER is not None
+    renderer, staging = _RENDER
+    out = []
+    for entry in entries:
+        rel = page_file(entry.url_path)
+        data = renderer.error_page(entry).encode("utf-8")
+        if staging is not None:
+            write_new(staging, rel, data)
+            out.append((rel, None, digest(data)))
+        else:
+            out.append((rel, data, digest(data)))
+    return out
+
+
+def _render_all(renderer: Renderer, entries: Sequence[Entry], staging: Path | None,
+                jobs: int) -> Iterator[tuple[str, bytes | None, bytes]]:
+    global _RENDER
+    _RENDER = (renderer, staging)
+    chunks = [entries[i:i + 100] for i in range(0, len(entries), 100)]
+    progress = Progress("writing", len(entries))
+    pool = _pool(jobs, len(entries))
+    try:
+        results = (pool.imap(_render_pages, chunks) if pool is not None
+                   else map(_render_pages, chunks))
+        for chunk in results:
+            progress.advance(len(chunk))
+            yield from chunk
+    finally:
+        progress.close()
+        _RENDER = None
+        if pool is not None:
+            pool.close()
+            pool.join()
+
+
+def _site_files(renderer: Renderer, project: Project) -> Iterator[tuple[str, bytes]]:
+    """Everything but the error pages: hubs, home, feeds, redirects, static assets."""
+    for rel, text in renderer.site_files():
+        yield rel, text.encode("utf-8")
+    static = project.templates / STATIC_DIR
+    if static.is_dir():
+        for path in sorted(static.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                yield f"{STATIC_DIR}/{path.relative_to(static).as_posix()}", path.read_bytes()
+    yield MARKER, MARKER_TEXT
+
+
+def _page_keys(site: Site, records: list[Processed], project: Project) -> dict[str, bytes]:
+    """Each error page's input key: everything its HTML depends on, and nothing else."""
+    config = json.dumps(site.config.model_dump(mode="json"), sort_keys=True)
+    site_key = digest(__version__, config, tree_digest(project.templates))
+    record_key = {r.entry.slug: r.key for r in records}
+    keys = {}
+    for entry in site.entries:
+        rec = entry.record
+        hubs = [site.hub(kind, name) for kind, name in
+                ((HubKind.PLATFORM, rec.platform), (HubKind.CATEGORY, rec.category),
+                 *((HubKind.TAG, t) for t in rec.tags))]
+        related = [(e.slug, e.record.title, e.url_path) for e in site.related[entry.slug]]
+        keys[page_file(entry.url_path)] = digest(
+            site_key, record_key[entry.slug],
+            repr([(h.name, h.slug, len(h.entries)) for h in hubs]), repr(related))
+    return keys
+
+
+def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
+                keys: dict[str, bytes]) -> Manifest:
+    assert result.site is not None
+    manifest = Manifest(page_keys=keys)
+    with Output(project.out, protected=(project.content, project.templates)) as output:
+        for rel, data in _site_files(renderer, project):
+            if rel != MARKER:
+                output.write(rel, data)
+            manifest.files[rel] = digest(data)
+        for rel, _, data_digest in _render_all(renderer, result.site.entries, output.staging, jobs):
+            manifest.files[rel] = data_digest
+        result.files = result.written = len(manifest.files)
+        output.commit(result.files)
+    return manifest
+
+
+def _write_incremental(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
+                       keys: dict[str, bytes], old: Manifest) -> Manifest:
+    """Render only pages whose inputs changed; write only files whose bytes changed."""
+    assert result.site is not None
+    manifest = Manifest(page_keys=keys)
+    changed: dict[str, bytes] = {}
+    for rel, data in _site_files(renderer, project):
+        manifest.files[rel] = d = digest(data)
+        if old.files.get(rel) != d:
+            changed[rel] = data
+    stale = [e for e in result.site.entries
+             if old.page_keys.get(page_file(e.url_path)) != keys[page_file(e.url_path)]
+             or page_file(e.url_path) not in old.files]
+    fresh = {page_file(e.url_path) for e in stale}
+    for entry in result.site.entries:
+        rel = page_file(entry.url_path)
+        if rel not in fresh:
+            manifest.files[rel] = old.files[rel]
+    for rel, data, data_digest in _render_all(renderer, stale, None, jobs):
+        assert data is not None
+        manifest.files[rel] = data_digest
+        if old.files.get(rel) != data_digest:
+            changed[rel] = data
+    removed = sorted(set(old.files) - set(manifest.files))
+    if changed or removed:
+        update_in_place(project.out, changed, removed)
+    result.files = len(manifest.files)
+    result.written = len(changed)
+    return manifest
+
+
+def _can_update_in_place(project: Project, old: Manifest | None) -> bool:
+    out = project.out
+    return (old is not None and (out / MARKER).is_file()
+            and not journal_path(out).exists()
+            and all((out / rel).is_file() for rel in (MARKER, "index.html")))
 
 
 def _template_problem(project: Project, err: TemplateError) -> Problem:
@@ -86,29 +325,54 @@ def _template_problem(project: Project, err: TemplateError) -> Problem:
 
 
 def rendered_files(site: Site, project: Project) -> Iterator[tuple[str, str | bytes]]:
-    """Pass 2's content: every page, then the static assets."""
-    yield from Renderer(site, project.templates).files()
-    static = project.templates / STATIC_DIR
-    if static.is_dir():
-        for path in sorted(static.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                yield f"{STATIC_DIR}/{path.relative_to(static).as_posix()}", path.read_bytes()
+    """Every output file in memory, in a fixed order (for `check` and for tests)."""
+    renderer = Renderer(site, project.templates)
+    yield from _site_files(renderer, project)
+    for entry in site.entries:
+        yield page_file(entry.url_path), renderer.error_page(entry)
 
 
-def build(project: Project, write: bool = True, ctx: ValidationContext | None = None) -> BuildResult:
-    """Gather, then render and (unless `write` is false) write the site in one swap."""
-    result = gather(project, ctx)
+def build(project: Project, write: bool = True, ctx: ValidationContext | None = None,
+          jobs: int = 1) -> BuildResult:
+    """Gather, then render and (unless `write` is false) write the site.
+
+    A cold build writes a staging folder and swaps it in whole. With a cache whose manifest
+    matches the output folder, only changed files are replaced, each atomically.
+    """
+    gc.disable()  # thousands of long-lived records: the cyclic collector only rescans them
+    try:
+        return _build(project, write, ctx, jobs)
+    finally:
+        gc.enable()
+
+
+def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: int) -> BuildResult:
+    result = gather(project, ctx, jobs)
     if not result.ok or result.site is None:
         return result
     try:
+        renderer = Renderer(result.site, project.templates)
+        renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
-            result.files = sum(1 for _ in rendered_files(result.site, project))
+            result.files = sum(1 for _ in _site_files(renderer, project))
+            result.files += sum(1 for _ in _render_all(renderer, result.site.entries, None, jobs))
             return result
-        with Output(project.out, protected=(project.content, project.templates)) as output:
-            for rel, data in rendered_files(result.site, project):
-                output.write(rel, data)
-                result.files += 1
-            output.commit()
+        keys = _page_keys(result.site, result.records, project)
+        cache = Cache(project.cache) if project.cache is not None else None
+        old = cache.manifest(project.out) if cache is not None else None
+        manifest: Manifest | None = None
+        if cache is not None and _can_update_in_place(project, old):
+            Output(project.out, protected=(project.content, project.templates))  # checks only
+            with locked(project.out):
+                if not journal_path(project.out).exists():
+                    assert old is not None
+                    manifest = _write_incremental(project, renderer, result, jobs, keys, old)
+        if manifest is None:
+            if cache is not None:
+                cache.forget_manifest(project.out)
+            manifest = _write_cold(project, renderer, result, jobs, keys)
+        if cache is not None:
+            cache.save_manifest(project.out, manifest)
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
     return result

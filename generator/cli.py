@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .build import BuildResult, Project, build
+from .cache import inputs_fingerprint, read_fingerprint, write_fingerprint
 from .errors import ContentErrors, Severity, display_path
 from .load import SITE_FILE
-from .model import record_json_schema
-from .redirects import vanished_pages
+from .project import Project
 from .report import FORMATS, format_problems, summary_line
-from .scaffold import ScaffoldError, write_scaffold
-from .serve import Preview, make_server, watch
-from .validate import load_site
-from .write import OutputError
+from .write import MARKER, OutputError, journal_path
+
+if TYPE_CHECKING:
+    from .build import BuildResult
+
+# The pipeline's modules (Pydantic models, Jinja2, markdown-it) are imported inside the
+# commands that need them: `fixdex build` with nothing to do answers before loading them.
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+CACHE_DIR = ".fixdex-cache"
 
 
 class UsageError(Exception):
@@ -40,13 +46,21 @@ def _templates(given: Path | None) -> Path:
 
 
 def _project(args: argparse.Namespace) -> Project:
+    no_cache = getattr(args, "no_cache", True)
     project = Project(content=args.content, templates=_templates(args.templates),
-                      out=getattr(args, "out", Path("site")))
+                      out=getattr(args, "out", Path("site")),
+                      cache=None if no_cache else Path(CACHE_DIR))
     if not project.content.is_dir():
         raise UsageError(f"no content folder at {project.content} (use --content DIR)")
     if not project.templates.is_dir():
         raise UsageError(f"no templates folder at {project.templates} (use --templates DIR)")
     return project
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return int(text)
 
 
 def _add_paths(parser: argparse.ArgumentParser, out: bool = False) -> None:
@@ -58,26 +72,58 @@ def _add_paths(parser: argparse.ArgumentParser, out: bool = False) -> None:
     if out:
         parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                             help="where the site is written (default: site)")
+        parser.add_argument("--no-cache", action="store_true",
+                            help=f"ignore {CACHE_DIR}/: parse every record and write every page")
+    parser.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                        help="worker processes (default: one per core)")
+
+
+def _fingerprint(project: Project) -> bytes:
+    where = "|".join(str(p.resolve()) for p in (project.content, project.templates, project.out))
+    return inputs_fingerprint(project.content, project.templates,
+                              extra=f"{dt.date.today().isoformat()}|{where}")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     project = _project(args)
-    result = build(project, write=True)
-    if result.problems:
-        print(format_problems(result.problems), file=sys.stderr)
+    fingerprint = None
+    if project.cache is not None:
+        fingerprint = _fingerprint(project)
+        last = read_fingerprint(project.cache, project.out)
+        if (last is not None and last[0] == fingerprint and (project.out / MARKER).is_file()
+                and not journal_path(project.out).exists()):
+            if last[1]:
+                print(last[1], file=sys.stderr)
+            print(f"{last[2]} (nothing changed)", file=sys.stderr)
+            return EXIT_OK
+
+    from .build import build
+
+    result = build(project, write=True, jobs=args.jobs)
+    report = format_problems(result.problems)
+    if report:
+        print(report, file=sys.stderr)
     if not result.ok:
+        if project.cache is not None:
+            write_fingerprint(project.cache, project.out, None)
         print(f"build failed: {summary_line(result.problems)}; {project.out} was not changed",
               file=sys.stderr)
         return EXIT_CONTENT
     assert result.site is not None
-    print(f"built {len(result.site.entries)} error pages, {result.files} files in {project.out}",
-          file=sys.stderr)
+    summary = (f"built {len(result.site.entries)} error pages, {result.files} files in"
+               f" {project.out}")
+    print(f"{summary} ({result.written} written)", file=sys.stderr)
+    if project.cache is not None and fingerprint is not None:
+        write_fingerprint(project.cache, project.out, (fingerprint, report, summary))
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .build import build
+    from .redirects import vanished_pages
+
     project = _project(args)
-    result = build(project, write=False)
+    result = build(project, write=False, jobs=args.jobs)
     if args.previous_sitemap is not None and result.site is not None:
         if not args.previous_sitemap.is_file():
             raise UsageError(f"no previous sitemap at {args.previous_sitemap}")
@@ -99,6 +145,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from .model import record_json_schema
+    from .validate import load_site
+
     categories: tuple[str, ...] = ()
     site_file = args.content / SITE_FILE
     if site_file.is_file():
@@ -112,6 +161,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, write_scaffold
+    from .validate import load_site
+
     site_file = args.content / SITE_FILE
     if not site_file.is_file():
         raise UsageError(f"no {site_file}: run this in a fixdex project or pass --content DIR")
@@ -141,6 +193,8 @@ def _report_build(result: BuildResult) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import Preview, make_server, watch
+
     project = _project(args)
     preview = Preview(project)
     _report_build(preview.rebuild())

@@ -15,8 +15,18 @@ from urllib.parse import urlsplit
 from .errors import Problem
 from .model import SiteConfig, slugify
 from .validate import Entry
+from .validate import located_problem as _located
 
-RESERVED_TOP_LEVEL = frozenset({"category", "tag", "search", "static", "api", "404.html"})
+RESERVED_TOP_LEVEL = frozenset({"category", "tag", "search", "static", "api", "404.html", "index.html",
+                                "sitemap.xml", "robots.txt", "feed.xml"})
+
+
+def page_file(path: str) -> str:
+    """The file that answers a site path: `/a/b/` -> `a/b/index.html`, `/a.html` -> `a.html`."""
+    rel = path.strip("/")
+    if not rel:
+        return "index.html"
+    return rel if rel.endswith(".html") else f"{rel}/index.html"
 
 
 class HubKind(StrEnum):
@@ -52,8 +62,7 @@ class Redirect:
     @property
     def file_path(self) -> str:
         """Where the redirect page is written, relative to the output folder."""
-        rel = self.path.strip("/")
-        return rel if rel.endswith(".html") else f"{rel}/index.html"
+        return page_file(self.path)
 
 
 @dataclass(frozen=True)
@@ -136,17 +145,36 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
         for e in ordered
     }
 
+    # Redirect pages may not replace, or be nested under, any file the site writes. Compared
+    # without case: on a case-insensitive disk `/Tag/x/` would land in `tag/x/`.
     generated = {h.url_path for h in hub_of.values()} | {"/search/", "/"}
+    addresses = {e.url_path.lower() for e in ordered}
+    pages = {page_file(path).lower() for path in (*generated, *addresses)}
+    candidates = sorted((Redirect(alias, entry) for entry in ordered for alias in entry.record.aliases),
+                        key=lambda r: r.path)
+    redirect_files: dict[str, Redirect] = {}
+    for candidate in candidates:
+        redirect_files.setdefault(candidate.file_path.lower(), candidate)
+    files = pages | redirect_files.keys()
+    folders = {f.rsplit("/", i)[0] for f in files for i in range(1, f.count("/") + 1)}
     redirects = []
-    for entry in ordered:
-        for alias in entry.record.aliases:
-            top = alias.strip("/").split("/")[0]
-            if alias in generated or top in RESERVED_TOP_LEVEL or alias.startswith("/static/"):
-                problems.append(Problem(entry.display, 0, 0, "aliases",
-                                        f"the alias {alias} would overwrite a page the site"
-                                        " generates"))
-                continue
-            redirects.append(Redirect(alias, entry))
-    redirects.sort(key=lambda r: r.path)
+    for redirect in candidates:
+        alias, entry, target = redirect.path, redirect.target, redirect.file_path.lower()
+        if alias.lower() in addresses:
+            continue  # another record's address: check_entries reports it
+        first = redirect_files[target]
+        parents = (target.rsplit("/", i)[0] for i in range(1, target.count("/") + 1))
+        if (target in pages or target in folders or any(p in files for p in parents)
+                or alias.strip("/").split("/")[0].lower() in RESERVED_TOP_LEVEL):
+            problems.append(_located(entry, ("aliases", entry.record.aliases.index(alias)),
+                                     f"the alias {alias} would overwrite a page the site"
+                                     " generates"))
+        elif first is not redirect:
+            if first.path.lower() != alias.lower():  # the same alias twice: check_entries reports it
+                problems.append(_located(entry, ("aliases", entry.record.aliases.index(alias)),
+                                         f"the alias {alias} is the same page as {first.path}"
+                                         f" (of {first.target.display})"))
+        else:
+            redirects.append(redirect)
     site = Site(config, ordered, platforms, categories, tags, related, tuple(redirects), hub_of)
     return site, problems

@@ -3,13 +3,16 @@
 PyYAML's safe loader is the base (libyaml's C parser when installed), hardened where it is
 lenient: duplicate keys are errors instead of "last one wins", tags are refused, alias
 expansion is bounded, dates stay text so that a bad date is a located validation error rather
-than an exception. The composed node tree is kept next to the data so that later stages can
+than an exception, nesting is bounded before libyaml's recursive composer sees it (a deep
+enough file would crash the interpreter), and over-long numbers are refused before Python
+turns them into text. The composed node tree is kept next to the data so that later stages can
 turn a field path into `line:col` - but only when there is a problem to report.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +29,19 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_EXPANDED_NODES = 20_000
+MAX_DEPTH = 100
+MAX_NUMBER_CHARS = 100
 RECORD_SUFFIX = ".yaml"
 SITE_FILE = "site.yaml"
 STANDARD_TAGS = frozenset(
     "tag:yaml.org,2002:" + name
-    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "value")
 )
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_NOT_YAML_CHAR = re.compile(
+    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_BLOCK_PREFIX = re.compile(r"^[ \t]*(?:[-?:][ \t]+)*", re.M)
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,55 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+    def construct_short_int(self, node: yaml.ScalarNode) -> int:
+        """An integer, unless it is so long that Python would refuse to print it in a message."""
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                problem=(f"a number {len(node.value):,} characters long;"
+                         " put it in quotes if it is text"),
+                problem_mark=node.start_mark,
+            )
+        return self.construct_yaml_int(node)  # type: ignore[no-any-return]
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_short_int)
+# A plain `=` resolves to YAML 1.1's "value" type, which has no constructor: it is text.
+_Loader.add_constructor("tag:yaml.org,2002:value", _Loader.construct_yaml_str)
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound of the text's nesting depth, found without parsing it.
+
+    A flow collection needs a `[` or `{` (and may hold one implicit pair mapping); a nested
+    block collection starts at a greater column than its parent, or at the same one for a
+    sequence in a mapping, and a block collection starts no further right than the line's
+    indentation and its chain of `- `, `? `, `: ` indicators.
+    """
+    flows = text.count("[") + text.count("{")
+    widest = max(len(prefix) for prefix in _BLOCK_PREFIX.findall(text))
+    return 2 * flows + 2 * widest + 3
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, reading only the parser's events (no recursion)."""
+    if _depth_bound(text) <= MAX_DEPTH:
+        return
+    parser = _BaseLoader(text)
+    depth = 0
+    try:  # a syntax error met on the way is raised here, as the composer would raise it
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                        problem_mark=event.start_mark,
+                    )
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                depth -= 1
+    finally:
+        parser.dispose()
 
 
 def _check_nodes(root: yaml.Node) -> None:
@@ -106,6 +164,12 @@ def _check_nodes(root: yaml.Node) -> None:
         if key in in_progress:
             raise yaml.MarkedYAMLError(
                 problem="an alias refers to the value that contains it", problem_mark=node.start_mark
+            )
+        if node.tag == _MERGE_TAG:
+            raise yaml.MarkedYAMLError(
+                problem="merge keys ('<<') are not allowed; write the fields out"
+                " (quote '<<' if it is text)",
+                problem_mark=node.start_mark,
             )
         if node.tag not in STANDARD_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
@@ -144,6 +208,13 @@ def _is_tab_at(text: str, mark: yaml.Mark | None) -> bool:
 
 
 def _yaml_problem(display: str, err: yaml.YAMLError, text: str) -> Problem:
+    bad = _NOT_YAML_CHAR.search(text) if isinstance(err, yaml.reader.ReaderError) else None
+    if bad is not None:  # the error's own position counts UTF-8 bytes, not characters
+        offset = bad.start()
+        line, col = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+        return Problem(display, line, col, "",
+                       f"the character U+{ord(bad.group()):04X} is not allowed in YAML;"
+                       " remove it (or write it as an escape inside double quotes)")
     if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         message = err.problem or err.context or "invalid YAML"
@@ -157,16 +228,18 @@ def _yaml_problem(display: str, err: yaml.YAMLError, text: str) -> Problem:
     return Problem(display, 0, 0, "", f"invalid YAML: {err}")
 
 
-def read_document(path: Path, display: str) -> Document:
-    """Read one YAML file; raise `ContentErrors` with a located problem when it is unusable."""
+def read_document(path: Path, display: str, raw: bytes | None = None) -> Document:
+    """Read one YAML file (or its bytes, when already read); raise `ContentErrors` with a
+    located problem when it is unusable."""
 
     def fail(message: str, line: int = 0, col: int = 0) -> ContentErrors:
         return ContentErrors([Problem(display, line, col, "", message)])
 
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise fail(f"cannot read the file: {err.strerror}") from None
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            raise fail(f"cannot read the file: {err.strerror}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise fail(f"the file is {len(raw):,} bytes; a record may be at most {MAX_FILE_BYTES:,}")
     try:
@@ -184,10 +257,12 @@ def read_document(path: Path, display: str) -> Document:
         raise fail("the file contains a NUL character", line, offset - text.rfind("\n", 0, offset))
     loader = _Loader(text)
     try:
+        _check_depth(text)
         root = loader.get_single_node()
         if root is None:
             raise fail("the file is empty; it must hold a YAML mapping of fields")
-        _check_nodes(root)
+        if "&" in text or "!" in text:  # without anchors or tags there is nothing to bound
+            _check_nodes(root)
         data = loader.construct_document(root)
     except yaml.YAMLError as err:
         raise ContentErrors([_yaml_problem(display, err, text)]) from None

@@ -53,13 +53,87 @@ def _renderer() -> MarkdownIt:
     return md
 
 
+# -- the fast path ----------------------------------------------------------------------------
+# Most record text is plain sentences with `code` and **bold**. markdown-it-py parses such text
+# correctly but slowly (most of a cold build's time), so text that provably uses nothing else is
+# rendered directly; anything else falls back to markdown-it. tests/test_markdown.py checks with
+# hypothesis that the fast path either declines or returns exactly markdown-it's output.
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_UNSAFE_TEXT = re.compile(r"[\\<>&\[\]!_~|`]|\*\*\*")
+_UNSAFE_SPACING = re.compile(r"[\t\r]|^ | $|  ", re.M)
+_STRONG = re.compile(r"(?:(?<=^)|(?<=[ (]))\*\*([A-Za-z0-9](?:[^*\n]*[A-Za-z0-9])?)\*\*(?=$|[ .,;:)?!])",
+                     re.M)
+_LINE_START_OK = re.compile(r"^(?:[A-Za-z(\"'`]|\*\*[A-Za-z0-9]|\d(?!\d{0,8}[.)](?: |$)))")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _fast_inline(text: str) -> str | None:
+    """Inline HTML for text using only code spans and **strong**, else None."""
+    if _UNSAFE_SPACING.search(text) or "``" in text:
+        return None
+    out: list[str] = []
+    pos = 0
+    for match in _CODE_SPAN.finditer(text):
+        code = match.group(1)
+        if code[0] == " " or code[-1] == " ":
+            return None
+        plain = _fast_plain(text[pos:match.start()])
+        if plain is None:
+            return None
+        out += (plain, "<code>", _escape(code), "</code>")
+        pos = match.end()
+    plain = _fast_plain(text[pos:])
+    if plain is None:
+        return None
+    out.append(plain)
+    return "".join(out)
+
+
+def _fast_plain(text: str) -> str | None:
+    if _UNSAFE_TEXT.search(text):
+        return None
+    html = _STRONG.sub(lambda m: f"<strong>{m.group(1)}</strong>", _escape(text))
+    return None if "*" in html else html
+
+
+def fast_block(text: str) -> str | None:
+    """Block HTML for plain paragraphs, or None when markdown-it must decide."""
+    if "\n\n\n" in text or text != text.strip():
+        return None
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.split("\n")
+        if not all(_LINE_START_OK.match(line) for line in lines):
+            return None
+        inline = _fast_inline(paragraph)
+        if inline is None:
+            return None
+        paragraphs.append(f"<p>{inline}</p>")
+    return "\n".join(paragraphs)
+
+
+def fast_inline(text: str) -> str | None:
+    """Inline HTML for simple one-paragraph text, or None when markdown-it must decide."""
+    if text != text.strip() or "\n\n" in text:
+        return None
+    return _fast_inline(text)
+
+
 def render_block(text: str) -> Markup:
     """Markdown to HTML, block level (paragraphs, lists, code)."""
-    return Markup(_renderer().render(text).strip())
+    fast = fast_block(text)
+    return Markup(fast if fast is not None else _renderer().render(text).strip())
 
 
 def render_inline(text: str) -> Markup:
     """Markdown to HTML without the wrapping paragraph, for list items and table cells."""
+    fast = fast_inline(text)
+    if fast is not None:
+        return Markup(fast)
     md = _renderer()
     return Markup(md.renderer.render(md.parseInline(text), md.options, {}).strip())
 

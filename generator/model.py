@@ -74,6 +74,9 @@ def normalise_alias(alias: str) -> str:
                 f"alias '{alias}' has an unsafe part '{segment}'"
                 " (use letters, digits, '.', '_', '~' and '-'; no '..')"
             )
+        if segment.startswith("."):
+            raise ValueError(f"alias '{alias}' has a hidden part '{segment}' (a part may not"
+                             " start with '.')")
     if segments[-1].endswith(".html"):
         return "/" + "/".join(segments)
     return "/" + "/".join(segments) + "/"

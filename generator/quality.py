@@ -8,12 +8,15 @@ dates, unsourced claims, titles that search snippets cut, and "a OpenRouter".
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from .errors import ContentErrors, Problem, Severity, field_path
 from .load import Document, read_document
+from .model import Record
 from .validate import Entry
 
 TITLE_SNIPPET = 60
@@ -30,9 +33,8 @@ _SILENT_H = re.compile(r"^(hour|honest|honou?r|heir)", re.I)
 Location = tuple[str | int, ...]
 
 
-def _texts(entry: Entry) -> Iterator[tuple[Location, str]]:
+def _texts(rec: Record) -> Iterator[tuple[Location, str]]:
     """Every prose field of a record with its field path (not the signature: it is quoted)."""
-    rec = entry.record
     yield ("title",), rec.title
     yield ("summary",), rec.summary
     yield ("quick_fix",), rec.quick_fix
@@ -97,39 +99,52 @@ class _Locator:
         return Problem(entry.display, line, col, field_path(loc), message, Severity.WARNING)
 
 
-def content_warnings(entries: Sequence[Entry], today: dt.date | None = None) -> list[Problem]:
-    """Every weak-content warning for a set of valid records, in file order."""
-    today = today or dt.date.today()
-    at = _Locator()
-    warnings: list[Problem] = []
-    seen_in: dict[str, list[tuple[Entry, Location]]] = defaultdict(list)
+@dataclass(frozen=True)
+class Notes:
+    """One record's own findings: its warnings (not yet located) and a digest per sentence.
 
-    for entry in entries:
-        rec = entry.record
-        if len(rec.title) > TITLE_SNIPPET:
-            warnings.append(at.problem(entry, ("title",),
-                                       f"{len(rec.title)} characters; search results cut titles"
-                                       f" after about {TITLE_SNIPPET}"))
-        if len(rec.summary) > SUMMARY_SNIPPET:
-            warnings.append(at.problem(entry, ("summary",),
-                                       f"{len(rec.summary)} characters; search snippets cut"
+    Computed per record (in parallel, and cached with the record) so that the cross-record
+    part, counting repeated sentences, is a cheap pass over digests.
+    """
+
+    warnings: tuple[tuple[Location, str], ...]
+    sentences: tuple[tuple[bytes, Location], ...]
+
+
+def record_notes(rec: Record, today: dt.date) -> Notes:
+    warnings: list[tuple[Location, str]] = []
+    if len(rec.title) > TITLE_SNIPPET:
+        warnings.append((("title",), f"{len(rec.title)} characters; search results cut titles"
+                                     f" after about {TITLE_SNIPPET}"))
+    if len(rec.summary) > SUMMARY_SNIPPET:
+        warnings.append((("summary",), f"{len(rec.summary)} characters; search snippets cut"
                                        f" descriptions after about {SUMMARY_SNIPPET}"))
-        if today - rec.updated > STALE_AFTER:
-            warnings.append(at.problem(entry, ("updated",),
-                                       f"{rec.updated.isoformat()} is over a year ago; re-check the"
-                                       " record and its sources"))
-        for i, source in enumerate(rec.sources):
-            if source.checked is None:
-                warnings.append(at.problem(entry, ("sources", i),
-                                           "no `checked` date: say when the source was last read"))
-        for loc, text in _texts(entry):
-            for phrase in article_problems(text):
-                warnings.append(at.problem(entry, loc, f"'{phrase}': use 'an' before a vowel sound"))
-            for sentence in dict.fromkeys(_sentences(text)):
-                places = seen_in[sentence]
-                if not places or places[-1][0] is not entry:
-                    places.append((entry, loc))
+    if today - rec.updated > STALE_AFTER:
+        warnings.append((("updated",), f"{rec.updated.isoformat()} is over a year ago; re-check"
+                                       " the record and its sources"))
+    for i, source in enumerate(rec.sources):
+        if source.checked is None:
+            warnings.append((("sources", i),
+                             "no `checked` date: say when the source was last read"))
+    sentences: dict[bytes, Location] = {}
+    for loc, text in _texts(rec):
+        for phrase in article_problems(text):
+            warnings.append((loc, f"'{phrase}': use 'an' before a vowel sound"))
+        for sentence in _sentences(text):
+            key = hashlib.blake2b(sentence.encode(), digest_size=8).digest()
+            sentences.setdefault(key, loc)
+    return Notes(tuple(warnings), tuple(sentences.items()))
 
+
+def content_warnings(items: Sequence[tuple[Entry, Notes]]) -> list[Problem]:
+    """Every weak-content warning for a set of valid records, located, in file order."""
+    at = _Locator()
+    warnings = [at.problem(entry, loc, message)
+                for entry, notes in items for loc, message in notes.warnings]
+    seen_in: dict[bytes, list[tuple[Entry, Location]]] = defaultdict(list)
+    for entry, notes in items:
+        for key, loc in notes.sentences:
+            seen_in[key].append((entry, loc))
     for places in seen_in.values():
         if len(places) < REPEAT_LIMIT:
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .link import Hub, HubKind, Redirect, Site
+from .link import Hub, HubKind, Redirect, Site, page_file
 from .markdown import render_block, render_inline, render_item
 from .validate import Entry
 
@@ -399,8 +399,12 @@ class Renderer:
 
     # -- everything ----------------------------------------------------------------------
 
-    def files(self) -> Iterator[tuple[str, str]]:
-        """Every output file as (path relative to the output folder, text), in a fixed order."""
+    def site_files(self) -> Iterator[tuple[str, str]]:
+        """Every output file except the error pages, in a fixed order.
+
+        These list or summarise many records, so they are regenerated on every build (they
+        are few); error pages, one per record, are what the build cache and workers handle.
+        """
         site = self.site
         yield "index.html", self.home_page()
         yield "404.html", self.not_found_page()
@@ -409,9 +413,12 @@ class Renderer:
         yield "feed.xml", self.feed()
         yield "api/errors.json", self.errors_json()
         for hub in (*site.platforms, *site.categories, *site.tags):
-            yield hub.url_path.strip("/") + "/index.html", self.hub_page(hub)
-        for entry in site.entries:
-            yield entry.url_path.strip("/") + "/index.html", self.error_page(entry)
+            yield page_file(hub.url_path), self.hub_page(hub)
         for redirect in site.redirects:
             yield redirect.file_path, self.redirect_page(redirect)
 
+    def files(self) -> Iterator[tuple[str, str]]:
+        """Every output file as (path relative to the output folder, text)."""
+        yield from self.site_files()
+        for entry in self.site.entries:
+            yield page_file(entry.url_path), self.error_page(entry)

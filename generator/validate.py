@@ -136,9 +136,10 @@ def load_site(path: Path, display: str) -> SiteConfig:
         raise ContentErrors(validation_problems(doc, err)) from None
 
 
-def validate_record(path: Path, display: str, ctx: ValidationContext) -> Entry:
+def validate_record(path: Path, display: str, ctx: ValidationContext,
+                    raw: bytes | None = None) -> Entry:
     """Read, validate and place one record file; raise `ContentErrors` listing all its problems."""
-    doc = read_document(path, display)
+    doc = read_document(path, display, raw)
     problems: list[Problem] = []
     slug = path.stem
     if not SLUG_RE.match(slug):
@@ -179,6 +180,10 @@ def _at(entry: Entry, loc: tuple[str | int, ...]) -> tuple[int, int]:
 def _problem(entry: Entry, loc: tuple[str | int, ...], message: str) -> Problem:
     line, col = _at(entry, loc)
     return Problem(entry.display, line, col, field_path(loc), message)
+
+
+located_problem = _problem
+"""A problem at a field of a valid record (link.py uses it too; the file is read again)."""
 
 
 def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -> list[Problem]:

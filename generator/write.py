@@ -8,16 +8,20 @@ from interleaving.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
 import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 MARKER = ".fixdex-output"
+MARKER_TEXT = b"Written by fixdex; replaced by every build.\n"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -28,6 +32,9 @@ class OutputError(Exception):
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    import ctypes  # only when a build is about to be swapped in: it is slow to import
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return False
@@ -55,6 +62,88 @@ def safe_target(root: Path, rel: str) -> Path:
     if not target.resolve().is_relative_to(root.resolve()):
         raise OutputError(f"refusing to write outside the output folder: {rel!r}")
     return target
+
+
+def write_new(root: Path, rel: str, data: str | bytes) -> None:
+    """Write one new file below `root`; two files at one path (or a file where a folder is) is
+    an error.
+
+    Link checks that no address replaces another page; refusing here as well means no future
+    page type can silently overwrite one.
+    """
+    target = safe_target(root, rel)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as file:
+            file.write(data)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        raise OutputError(f"two outputs would be written at {rel}; refusing to overwrite"
+                          " one with the other") from None
+
+
+BACKGROUND_DELETE_FILES = 2000
+
+
+def dispose(tree: Path, files: int) -> None:
+    """Remove an old output tree. A large one is renamed aside and deleted by a detached
+    process, so the build does not wait for thousands of directory removals."""
+    if files < BACKGROUND_DELETE_FILES:
+        shutil.rmtree(tree)
+        return
+    trash = tree.with_name(f"{tree.name}.trash-{os.getpid()}-{time.time_ns()}")
+    os.rename(tree, trash)
+    subprocess.Popen(
+        [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", str(trash)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold the output folder's lock: two builds never write the same output at once."""
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out.parent / f".{out.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def journal_path(out: Path) -> Path:
+    out = out.absolute()
+    return out.parent / f".{out.name}.journal"
+
+
+def update_in_place(out: Path, changed: dict[str, bytes], removed: list[str]) -> None:
+    """Apply an incremental build to the published folder (the caller holds the lock).
+
+    Each file is replaced atomically (written aside, then renamed over the old one), so no
+    reader ever sees a half-written page. A journal marks the update as under way: if the
+    build is killed in the middle, the next build finds it and rebuilds the whole site with
+    the staging-and-swap path instead of trusting a mixed folder.
+    """
+    journal = journal_path(out)
+    journal.write_text("\n".join(sorted([*changed, *removed])) + "\n")
+    for rel, data in sorted(changed.items()):
+        target = safe_target(out, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.fixdex-tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    for rel in sorted(removed):
+        target = safe_target(out, rel)
+        target.unlink(missing_ok=True)
+        parent = target.parent
+        while parent != out and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    journal.unlink()
 
 
 class Output:
@@ -92,16 +181,14 @@ class Output:
         for leftover in (self.staging, self.previous):
             if leftover.exists():
                 shutil.rmtree(leftover)
+        for trash in self.out.parent.glob(f".{self.out.name}.*.trash-*"):
+            dispose(trash, BACKGROUND_DELETE_FILES)  # a killed background delete: finish it
         self.staging.mkdir()
-        (self.staging / MARKER).write_text("Written by fixdex; replaced whole on every build.\n")
+        (self.staging / MARKER).write_bytes(MARKER_TEXT)
         return self
 
     def write(self, rel: str, data: str | bytes) -> None:
-        target = safe_target(self.staging, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        target.write_bytes(data)
+        write_new(self.staging, rel, data)
 
     def copy_tree(self, source: Path, rel: str) -> None:
         """Copy a folder of static files (skipping links, so nothing outside leaks in)."""
@@ -109,18 +196,21 @@ class Output:
             if path.is_file() and not path.is_symlink():
                 self.write(f"{rel}/{path.relative_to(source).as_posix()}", path.read_bytes())
 
-    def commit(self) -> None:
-        """Put the finished site in place of the old one."""
+    def commit(self, files: int = 0) -> None:
+        """Put the finished site (of about `files` files) in place of the old one."""
         if self.out.exists():
             if _exchange(self.staging, self.out):
-                shutil.rmtree(self.staging)
+                self._committed = True
+                dispose(self.staging, files)
             else:
                 os.rename(self.out, self.previous)
                 os.rename(self.staging, self.out)
-                shutil.rmtree(self.previous)
+                self._committed = True
+                dispose(self.previous, files)
         else:
             os.rename(self.staging, self.out)
-        self._committed = True
+            self._committed = True
+        journal_path(self.out).unlink(missing_ok=True)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -30,8 +30,8 @@ def test_failed_build_leaves_previous_site_byte_identical(tmp_path: Path) -> Non
     assert "category: unknown category 'Nope'" in run.err
     assert "site was not changed" in run.err
     assert tree(project / "site") == before
-    assert sorted(p.name for p in project.iterdir()) == [".site.lock", "content", "site",
-                                                          "templates"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        ".fixdex-cache", ".site.lock", "content", "site", "templates"]
 
 
 def test_template_error_is_located_and_site_untouched(tmp_path: Path) -> None:

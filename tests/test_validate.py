@@ -47,7 +47,7 @@ def test_invalid_case_build_writes_nothing(case: str, tmp_path: Path) -> None:
     run = fixdex("build", "--templates", TEMPLATES, cwd=project)
     assert run.code == 1
     assert not (project / "site").exists()
-    assert sorted(p.name for p in project.iterdir()) == ["content"]
+    assert sorted(p.name for p in project.iterdir()) == [".fixdex-cache", "content"]
 
 
 def test_all_problems_of_all_files_in_one_run(tmp_path: Path) -> None:

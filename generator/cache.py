@@ -1,0 +1,136 @@
+"""The build cache in `.fixdex-cache/`: what a rebuild can skip.
+
+Two things are kept, both keyed by content so that a stale entry can never be used:
+- validated records, keyed by the file's path and bytes plus everything validation depends on
+  (site settings, today's date, the generator's version), so unchanged files are not parsed;
+- for each output folder, a manifest of the input key of every error page and the digest of
+  every file written, so unchanged pages are neither re-rendered nor re-written.
+The cache is a local file written by fixdex itself; `--no-cache` ignores it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+FORMAT = 1
+
+
+def digest(*parts: bytes | str) -> bytes:
+    """A short, stable digest of the parts (stable across processes, unlike `hash`)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()
+
+
+def tree_digest(root: Path) -> bytes:
+    """Digest of every file below a folder (names and bytes): the templates' identity."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(root).as_posix().encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.digest()
+
+
+@dataclass
+class Manifest:
+    """What is in an output folder: file -> digest of its bytes; page -> its input key."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    page_keys: dict[str, bytes] = field(default_factory=dict)
+
+
+class Cache:
+    """Loads and saves the cache files; every failure to read one means "no cache"."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, name: str) -> Path:
+        return self.root / f"{name}.v{FORMAT}.pickle"
+
+    def _load(self, name: str) -> Any:
+        try:
+            with self._path(name).open("rb") as handle:
+                version, value = pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
+                AttributeError, ImportError):
+            return None
+        return value if version == __version__ else None
+
+    def _save(self, name: str, value: Any) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self._path(name).with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump((__version__, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self._path(name))
+
+    def records(self) -> dict[bytes, Any]:
+        return self._load("records") or {}
+
+    def save_records(self, records: dict[bytes, Any]) -> None:
+        self._save("records", records)
+
+    def _manifest_name(self, out: Path) -> str:
+        return "manifest-" + digest(str(out.resolve())).hex()[:16]
+
+    def manifest(self, out: Path) -> Manifest | None:
+        return self._load(self._manifest_name(out))
+
+    def save_manifest(self, out: Path, manifest: Manifest) -> None:
+        self._save(self._manifest_name(out), manifest)
+
+    def forget_manifest(self, out: Path) -> None:
+        self._path(self._manifest_name(out)).unlink(missing_ok=True)
+
+
+def inputs_fingerprint(*folders: Path, extra: str = "") -> bytes:
+    """Names, sizes and modification times of every input file, plus `extra` (today's date,
+    the output folder, the options): if this is unchanged since a good build, so is the site.
+
+    Only `os.scandir` and `stat`, so a no-op rebuild answers before anything is parsed.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{__version__}\0{extra}\0".encode())
+    for folder in folders:
+        stack = [str(folder)]
+        while stack:
+            current = stack.pop()
+            try:
+                entries = sorted(os.scandir(current), key=lambda e: e.name)
+            except OSError:
+                h.update(f"unreadable {current}\0".encode())
+                continue
+            for item in entries:
+                st = item.stat(follow_symlinks=False)
+                if item.is_dir(follow_symlinks=False):
+                    stack.append(item.path)
+                h.update(f"{item.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}\0".encode())
+    return h.digest()
+
+
+def fingerprint_name(out: Path) -> str:
+    return "fingerprint-" + digest(str(out.resolve())).hex()[:16]
+
+
+def read_fingerprint(cache: Path, out: Path) -> tuple[bytes, str, str] | None:
+    """(fingerprint, report printed then, summary) of the last good build into `out`."""
+    return Cache(cache)._load(fingerprint_name(out))
+
+
+def write_fingerprint(cache: Path, out: Path, value: tuple[bytes, str, str] | None) -> None:
+    store = Cache(cache)
+    if value is None:
+        store._path(fingerprint_name(out)).unlink(missing_ok=True)
+    else:
+        store._save(fingerprint_name(out), value)

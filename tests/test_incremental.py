@@ -1,0 +1,108 @@
+"""Incremental builds: the same bytes as a cold build, after every kind of change."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO, TEMPLATES, fixdex, tree
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), "60", str(tmp_path)],
+                   check=True)
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    run = fixdex("build", cwd=tmp_path)
+    assert run.code == 0, run.err
+    return tmp_path
+
+
+def _records(project: Path) -> list[Path]:
+    return sorted((project / "content").glob("*/*.yaml"))
+
+
+def _assert_same_as_cold(project: Path) -> None:
+    run = fixdex("build", "--no-cache", "--out", "cold", cwd=project)
+    assert run.code == 0, run.err
+    assert tree(project / "site") == tree(project / "cold")
+    shutil.rmtree(project / "cold")
+
+
+def _unrelate(project: Path, slug: str) -> None:
+    for path in _records(project):
+        text = path.read_text()
+        new = re.sub(rf"(, )?\b{re.escape(slug)}\b(, )?", lambda m: ", " if m.group(1) and m.group(2)
+                     else "", text)
+        if new != text:
+            path.write_text(new)
+
+
+def test_nothing_changed_writes_nothing(project: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in (project / "site").rglob("*") if p.is_file()}
+    run = fixdex("build", cwd=project)
+    assert run.code == 0 and "(nothing changed)" in run.err
+    after = {p: p.stat().st_mtime_ns for p in (project / "site").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_one_changed_record_rewrites_only_its_page_and_listings(project: Path) -> None:
+    record = _records(project)[5]
+    text = record.read_text()
+    record.write_text(re.sub(r'^quick_fix: ".*"$', 'quick_fix: "Restart the client."', text,
+                             flags=re.M))
+    run = fixdex("build", cwd=project)
+    assert run.code == 0, run.err
+    written = int(re.search(r"\((\d+) written\)", run.err).group(1))
+    assert written == 1, run.err  # only the error page: nothing else shows the quick fix
+    _assert_same_as_cold(project)
+
+
+def test_edits_deletions_renames_additions_and_templates(project: Path) -> None:
+    records = _records(project)
+    title_edit = records[3]
+    title_edit.write_text(title_edit.read_text().replace('title: "', 'title: "Edited ', 1))
+    fixdex("build", cwd=project)
+    _assert_same_as_cold(project)
+
+    doomed = records[7]
+    _unrelate(project, doomed.stem)
+    doomed.unlink()
+    assert fixdex("build", cwd=project).code == 0
+    assert not (project / "site" / doomed.parent.name / doomed.stem).exists()
+    _assert_same_as_cold(project)
+
+    moved = records[9]
+    _unrelate(project, moved.stem)
+    moved.rename(moved.with_name("renamed-record.yaml"))
+    assert fixdex("build", cwd=project).code == 0
+    _assert_same_as_cold(project)
+
+    shutil.copy(records[11], records[11].with_name("a-copy.yaml"))
+    copy = records[11].with_name("a-copy.yaml")
+    copy.write_text(re.sub(r"^signature: \"", 'signature: "copied ', copy.read_text(), flags=re.M)
+                    .replace("also_seen_as: [\"", "also_seen_as: [\"copied "))
+    assert fixdex("build", cwd=project).code == 0
+    _assert_same_as_cold(project)
+
+    footer = project / "templates" / "base.html"
+    footer.write_text(footer.read_text().replace("</footer>", "<p>Changed.</p>\n</footer>"))
+    assert fixdex("build", cwd=project).code == 0
+    _assert_same_as_cold(project)
+    assert "<p>Changed.</p>" in (project / "site" / "index.html").read_text()
+
+
+def test_interrupted_update_is_redone_in_full(project: Path) -> None:
+    journal = project / ".site.journal"
+    journal.write_text("index.html\n")  # what a build killed mid-update leaves behind
+    (project / "site" / "index.html").write_text("half-updated")
+    record = _records(project)[2]
+    record.write_text(record.read_text().replace('title: "', 'title: "Again ', 1))
+    run = fixdex("build", cwd=project)
+    assert run.code == 0, run.err
+    assert not journal.exists()
+    _assert_same_as_cold(project)

@@ -1,0 +1,98 @@
+"""The Markdown renderer: safe output, and a fast path that always agrees with markdown-it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator.markdown import _renderer, fast_block, fast_inline, is_safe_url, render_block
+
+REPO = Path(__file__).resolve().parent.parent
+ALPHABET = "ab Z09 *`_\n\"'.,:;()-#>&<[]!\\~|=+\t1."
+TOKENS = ["**", "`", "*", " ", "\n", "\n\n", "1. ", "- ", "# ", "word", "Word", "(x)", "\"q\"",
+          "2026", "a**b**c", "`c <d>`", "**bold**", "&amp;", "[l](https://x)", "  ", "***"]
+texts = st.one_of(
+    st.text(alphabet=ALPHABET, max_size=40),
+    st.lists(st.sampled_from(TOKENS), max_size=12).map("".join),
+)
+
+
+def _slow_inline(text: str) -> str:
+    md = _renderer()
+    return md.renderer.render(md.parseInline(text), md.options, {}).strip()
+
+
+def _slow_block(text: str) -> str:
+    return _renderer().render(text).strip()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(texts)
+def test_fast_inline_declines_or_matches_markdown_it(text: str) -> None:
+    fast = fast_inline(text)
+    if fast is not None:
+        assert fast == _slow_inline(text)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(texts)
+def test_fast_block_declines_or_matches_markdown_it(text: str) -> None:
+    fast = fast_block(text)
+    if fast is not None:
+        assert fast == _slow_block(text)
+
+
+def _content_texts() -> list[str]:
+    out: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            out.append(value.strip())
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    for path in sorted((REPO / "content").glob("*/*.yaml")):
+        walk(yaml.safe_load(path.read_text()))
+    return out
+
+
+def test_fast_path_agrees_on_every_shipped_text_and_is_used() -> None:
+    texts = _content_texts()
+    used = 0
+    for text in texts:
+        if (fast := fast_block(text)) is not None:
+            assert fast == _slow_block(text), text
+            used += 1
+        if (fast := fast_inline(text)) is not None:
+            assert fast == _slow_inline(text), text
+    assert used > len(texts) // 4
+
+
+@pytest.mark.parametrize("url, safe", [
+    ("https://example.com", True), ("http://x", True), ("mailto:a@b.c", True),
+    ("/relative/path", True), ("#anchor", True), ("javascript:alert(1)", False),
+    ("JaVaScRiPt:alert(1)", False), ("java\tscript:alert(1)", False),
+    (" javascript:alert(1)", False), ("data:text/html,x", False), ("vbscript:x", False),
+    ("//evil.example/x", False), ("file:///etc/passwd", False),
+])
+def test_link_schemes(url: str, safe: bool) -> None:
+    assert is_safe_url(url) is safe
+
+
+def test_unsafe_markdown_is_neutralised() -> None:
+    html = str(render_block(
+        "<script>alert(1)</script>\n\n[x](javascript:alert(1)) ![i](data:image/png;base64,AA)"
+        " <https://ok.example/> [e](https://e.example) <img src=x onerror=alert(1)>"))
+    assert "<script" not in html and "<img" not in html and "onerror=" not in html.replace(
+        "onerror=alert", "")
+    assert 'href="javascript:' not in html and "data:image" not in html.split("![i]")[0]
+    assert '<a href="https://e.example" rel="nofollow noopener noreferrer">e</a>' in html
+    assert '<a href="https://ok.example/" rel="nofollow noopener noreferrer">' in html
