@@ -124,6 +124,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = _project(args)
     result = build(project, write=False, jobs=args.jobs)
+    if result.site is not None:
+        from .lookup import examples_problems
+
+        result.problems.extend(examples_problems(result.site.entries))
+        result.problems.sort()
     if args.previous_sitemap is not None and result.site is not None:
         if not args.previous_sitemap.is_file():
             raise UsageError(f"no previous sitemap at {args.previous_sitemap}")
@@ -142,6 +147,45 @@ def cmd_check(args: argparse.Namespace) -> int:
         elif result.site is not None:
             print(f"ok: {len(result.site.entries)} records, no problems", file=sys.stderr)
     return EXIT_CONTENT if failed else EXIT_OK
+
+
+def _lookup_index(args: argparse.Namespace) -> dict:
+    """The index the last build wrote, or (without one, or with --content) a fresh one."""
+    index_file = args.site / "search" / "index.json"
+    if args.content is None and index_file.is_file():
+        try:
+            return json.loads(index_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise UsageError(f"cannot read {index_file}: {err}") from None
+    from .build import gather
+    from .lookup import build_index
+
+    project = _project(argparse.Namespace(content=args.content or Path("content"),
+                                          templates=None, no_cache=True))
+    result = gather(project)
+    if result.site is None or not result.ok:
+        print(format_problems(result.problems), file=sys.stderr)
+        raise UsageError("the records have errors; fix them (fixdex check) to look errors up")
+    return build_index(result.site.entries, result.site.base_path)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from .lookup import search
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise UsageError("nothing to look up: give the error text, or - to read standard input")
+    matches = search(_lookup_index(args), text, limit=args.limit)
+    if args.json:
+        print(json.dumps([{"slug": m.slug, "title": m.title, "signature": m.signature,
+                           "url": m.url, "score": round(m.score, 3)} for m in matches],
+                         ensure_ascii=False, indent=2))
+    elif not matches:
+        print("no confident match", file=sys.stderr)
+    else:
+        for m in matches:
+            print(f"{m.score:5.2f}  {m.title}\n       {m.url}")
+    return EXIT_OK if matches else EXIT_CONTENT
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -262,6 +306,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paths(p, out=True)
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port)")
     p.set_defaults(func=cmd_serve)
+
+    p = commands.add_parser("lookup", help="find the record for a pasted error message",
+                            description="Rank records by how well their signature, other forms "
+                            "and examples match TEXT (timestamps, ids, paths and quoting are "
+                            "ignored). Exit 0 with matches, 1 when nothing matches confidently.")
+    p.add_argument("text", metavar="TEXT", help="the pasted error, or - to read standard input")
+    p.add_argument("--json", action="store_true",
+                   help="print [{slug, title, signature, url, score}], best first")
+    p.add_argument("--limit", type=_jobs, default=5, metavar="N", help="at most N matches")
+    p.add_argument("--site", type=Path, default=Path("site"), metavar="DIR",
+                   help="the built site whose search/index.json is used (default: site)")
+    p.add_argument("--content", type=Path, default=None, metavar="DIR",
+                   help="index these records instead of the built site's index")
+    p.set_defaults(func=cmd_lookup)
 
     p = commands.add_parser("schema", help="print the JSON Schema of a record",
                             description="Print the JSON Schema of an error record, with the "

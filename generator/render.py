@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .link import Hub, HubKind, Redirect, Site, page_file
+from .lookup import build_index
 from .markdown import render_block, render_inline, render_item
 from .validate import Entry
 
@@ -394,6 +395,18 @@ class Renderer:
         ]
         return json.dumps({"errors": errors}, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
+    def search_page(self) -> str:
+        description = ("Paste an error message, log line or stack trace and find the page that"
+                       " explains it.")
+        page = Page(f"Search errors | {self.site.config.title}", description,
+                    self.site.absolute("/search/"))
+        return self._render("search.html", page=page)
+
+    def search_index(self) -> str:
+        """`search/index.json`: the one index both `fixdex lookup` and the browser search use."""
+        index = build_index(self.site.entries, self.site.base_path)
+        return json.dumps(index, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
     def robots(self) -> str:
         return f"User-agent: *\nAllow: /\n\nSitemap: {self.site.absolute('/sitemap.xml')}\n"
 
@@ -412,6 +425,8 @@ class Renderer:
         yield "robots.txt", self.robots()
         yield "feed.xml", self.feed()
         yield "api/errors.json", self.errors_json()
+        yield "search/index.html", self.search_page()
+        yield "search/index.json", self.search_index()
         for hub in (*site.platforms, *site.categories, *site.tags):
             yield page_file(hub.url_path), self.hub_page(hub)
         for redirect in site.redirects:

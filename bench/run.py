@@ -1,0 +1,119 @@
+"""Benchmark fixdex builds: cold, no-op, one record changed, one template changed.
+
+    python bench/run.py [N ...]        (default: 1000 10000 50000)
+
+For each N, a deterministic corpus is made with bench/make_corpus.py under bench/out/, and
+`fixdex build` is run as a user would run it (a separate process, default --jobs). Wall time
+and the peak memory of the whole process tree (the build and its workers, summed, sampled
+every 20 ms from /proc) are printed as a table with the machine's core count. This is a
+benchmark, not a test: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+OUT = BENCH / "out"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            statm = Path(entry.path, "statm").read_text().split()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(entry.name)] = int(fields[1])
+        rss[int(entry.name)] = int(statm[1]) * PAGE
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def run_build(cwd: Path, *args: str) -> tuple[float, int, str]:
+    """(seconds, peak bytes of the process tree, stderr) of one `fixdex build`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "build", *args], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed in {cwd}:\n{err}")
+    return seconds, peak, err
+
+
+def corpus(n: int) -> Path:
+    root = OUT / f"corpus-{n}"
+    if not (root / "content" / "site.yaml").is_file():
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([sys.executable, str(BENCH / "make_corpus.py"), str(n), str(root)],
+                       check=True)
+    shutil.rmtree(root / "templates", ignore_errors=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    return root
+
+
+def measure(n: int) -> dict[str, tuple[float, int]]:
+    root = corpus(n)
+    for leftover in (root / "site", root / ".fixdex-cache"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    results = {"cold build": run_build(root)[:2]}
+    time.sleep(2)  # let the background delete of nothing / page cache settle
+    results["no-op rebuild"] = run_build(root)[:2]
+    record = sorted((root / "content").glob("*/*.yaml"))[n // 2]
+    text = record.read_text()
+    record.write_text(re.sub(r'^quick_fix: "', 'quick_fix: "Changed. ', text, count=1, flags=re.M))
+    results["one record changed"] = run_build(root)[:2]
+    record.write_text(text)
+    base = root / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</footer>", "<p>bench</p></footer>"))
+    results["one template changed"] = run_build(root)[:2]
+    results["record restored, template kept"] = run_build(root)[:2]
+    shutil.rmtree(root / ".fixdex-cache", ignore_errors=True)
+    results["cold build, --no-cache, old site present"] = run_build(root, "--no-cache")[:2]
+    return results
+
+
+def main(sizes: list[int]) -> None:
+    print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}")
+    for n in sizes:
+        for case, (seconds, peak) in measure(n).items():
+            print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [1000, 10000, 50000])
