@@ -40,7 +40,7 @@ def test_each_warning_is_located_and_strict_fails(tmp_path) -> None:  # type: ig
     assert lines[:4] == [
         f"{RECORD}:1:8: warning: title: 'a OpenRouter': use 'an' before a vowel sound",
         f"{RECORD}:1:8: warning: title: 79 characters; search results cut titles after about 60",
-        f"{RECORD}:9:10: warning: updated: 2020-01-01 is over a year ago; re-check the record"
+        f"{RECORD}:8:10: warning: updated: 2020-01-01 is over a year ago; re-check the record"
         " and its sources",
         f"{RECORD}:16:5: warning: sources[0]: no `checked` date: say when the source was last read",
     ]
