@@ -41,7 +41,8 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NOT_YAML_CHAR = re.compile(
     "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
-_BLOCK_PREFIX = re.compile(r"^[ \t]*(?:[-?:][ \t]+)*", re.M)
+_BLOCK_PREFIX = re.compile(r"\n[ \t]*(?:[-?:][ \t]+)*")
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")  # line breaks to YAML 1.1, not to "\n"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,17 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 seen[key_node.value] = key_node
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Any value; a malformed one (`!!int 12a`, `0x_`) is a located error, not a crash."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError):
+            kind = node.tag.replace("tag:yaml.org,2002:", "")
+            shown = str(node.value)[:40] if isinstance(node, yaml.ScalarNode) else "this value"
+            raise yaml.constructor.ConstructorError(
+                problem=f"'{shown}' is not a valid {kind}; quote it if it is text",
+                problem_mark=node.start_mark,
+            ) from None
 
     def construct_short_int(self, node: yaml.ScalarNode) -> int:
         """An integer, unless it is so long that Python would refuse to print it in a message."""
@@ -127,7 +139,9 @@ def _depth_bound(text: str) -> int:
     indentation and its chain of `- `, `? `, `: ` indicators.
     """
     flows = text.count("[") + text.count("{")
-    widest = max(len(prefix) for prefix in _BLOCK_PREFIX.findall(text))
+    if any(c in text for c in _OTHER_BREAKS):
+        text = re.sub("\r\n?|[\x85\u2028\u2029]", "\n", text)
+    widest = max(map(len, _BLOCK_PREFIX.findall("\n" + text))) - 1
     return 2 * flows + 2 * widest + 3
 
 
@@ -228,6 +242,46 @@ def _yaml_problem(display: str, err: yaml.YAMLError, text: str) -> Problem:
     return Problem(display, 0, 0, "", f"invalid YAML: {err}")
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _is_plain(text: str) -> bool:
+    """No anchors, aliases, tags or merge keys: nothing but maps, lists and scalars."""
+    return "&" not in text and "*" not in text and "!" not in text and "<<" not in text
+
+
+def _construct_plain(loader: _Loader, root: yaml.Node) -> Any:
+    """Build the data of a plain document straight from its nodes (the common case, several
+    times faster than PyYAML's general constructor). Returns None when the document needs the
+    general constructor after all (an unusual key), which then reports any problem."""
+
+    def value(node: yaml.Node) -> Any:
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            return node.value if node.tag == _STR_TAG else loader.construct_object(node)
+        if cls is yaml.SequenceNode:
+            return [value(item) for item in node.value]
+        mapping: dict[Any, Any] = {}
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not yaml.ScalarNode:
+                raise _NotPlain
+            if key_node.value in seen:
+                loader.construct_mapping(node)  # raises the located duplicate-key error
+            seen.add(key_node.value)
+            mapping[value(key_node)] = value(value_node)
+        return mapping
+
+    try:
+        return value(root)
+    except _NotPlain:
+        return None
+
+
+class _NotPlain(Exception):
+    """A document the fast constructor leaves to PyYAML's."""
+
+
 def read_document(path: Path, display: str, raw: bytes | None = None) -> Document:
     """Read one YAML file (or its bytes, when already read); raise `ContentErrors` with a
     located problem when it is unusable."""
@@ -263,7 +317,9 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
             raise fail("the file is empty; it must hold a YAML mapping of fields")
         if "&" in text or "!" in text:  # without anchors or tags there is nothing to bound
             _check_nodes(root)
-        data = loader.construct_document(root)
+        data = _construct_plain(loader, root) if _is_plain(text) else None
+        if data is None:
+            data = loader.construct_document(root)
     except yaml.YAMLError as err:
         raise ContentErrors([_yaml_problem(display, err, text)]) from None
     except RecursionError:
