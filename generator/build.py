@@ -29,6 +29,7 @@ from .cache import Cache, Manifest, digest, tree_digest
 from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import HubKind, Site, link, page_file
 from .load import SITE_FILE, find_record_files
+from .lookup import RecordTokens, record_tokens
 from .model import ValidationContext
 from .project import Project
 from .quality import Notes, content_warnings, record_notes
@@ -56,6 +57,7 @@ class Processed:
     key: bytes
     entry: Entry
     notes: Notes
+    tokens: RecordTokens
 
 
 @dataclass
@@ -110,7 +112,8 @@ def _process(item: tuple[bytes, Path, str, bytes]) -> Processed | list[Problem]:
         entry = validate_record(path, shown, _CTX, raw)
     except ContentErrors as err:
         return err.problems
-    return Processed(key, entry, record_notes(entry.record, _CTX.today))
+    return Processed(key, entry, record_notes(entry.record, _CTX.today),
+                     record_tokens(entry.record))
 
 
 def _process_all(items: list[tuple[bytes, Path, str, bytes]], jobs: int,
@@ -351,7 +354,8 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
     if not result.ok or result.site is None:
         return result
     try:
-        renderer = Renderer(result.site, project.templates)
+        renderer = Renderer(result.site, project.templates,
+                            {r.entry.slug: r.tokens for r in result.records})
         renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
             result.files = sum(1 for _ in _site_files(renderer, project))

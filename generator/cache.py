@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__
 
-FORMAT = 1
+FORMAT = 2
 
 
 def digest(*parts: bytes | str) -> bytes:

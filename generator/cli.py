@@ -127,7 +127,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if result.site is not None:
         from .lookup import examples_problems
 
-        result.problems.extend(examples_problems(result.site.entries))
+        tokens = {r.entry.slug: r.tokens for r in result.records}
+        result.problems.extend(examples_problems(result.site.entries, tokens))
         result.problems.sort()
     if args.previous_sitemap is not None and result.site is not None:
         if not args.previous_sitemap.is_file():

@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from .errors import ContentErrors, Problem, Severity, field_path
 from .load import read_document
+from .model import Record
 from .validate import Entry
 
 INDEX_VERSION = 1
@@ -157,19 +158,32 @@ def normalise(text: str) -> list[str]:
 # -- the index ----------------------------------------------------------------------------
 
 
-def _forms(entry: Entry) -> list[list[str]]:
-    """The record's distinct non-empty token sequences: the signature first, then also_seen_as."""
+@dataclass(frozen=True)
+class RecordTokens:
+    """What the index needs of one record: its distinct forms (the signature first, then
+    also_seen_as) as token lists, and every token its forms and examples contain. Computed
+    once per record (by the build's workers, and cached with the record)."""
+
+    forms: tuple[tuple[str, ...], ...]
+    words: frozenset[str]
+
+
+def record_tokens(record: Record) -> RecordTokens:
     seen: set[tuple[str, ...]] = set()
     forms = []
-    for text in (entry.record.signature, *entry.record.also_seen_as):
-        tokens = normalise(text)
-        if tokens and tuple(tokens) not in seen:
-            seen.add(tuple(tokens))
+    for text in (record.signature, *record.also_seen_as):
+        tokens = tuple(normalise(text))
+        if tokens and tokens not in seen:
+            seen.add(tokens)
             forms.append(tokens)
-    return forms
+    words = {t for form in forms for t in form}
+    for example in record.examples:
+        words.update(normalise(example))
+    return RecordTokens(tuple(forms), frozenset(words))
 
 
-def build_index(entries: Sequence[Entry], base_path: str = "/") -> dict[str, Any]:
+def build_index(entries: Sequence[Entry], base_path: str = "/",
+                tokens: Mapping[str, RecordTokens] | None = None) -> dict[str, Any]:
     """The lookup index shipped to browsers as `search/index.json`, identical for equal input.
 
     `records` holds `[slug, title, signature, url]`; `vocab` the sorted tokens and `weights`
@@ -177,17 +191,16 @@ def build_index(entries: Sequence[Entry], base_path: str = "/") -> dict[str, Any
     one `[record, token ids...]` list per distinct form; `unit` the weight of a token found in
     one record only; `norm` and `scoring` the rules and constants both sides apply. The
     inverted index (token -> forms) is derived from `forms` when the index is loaded rather
-    than shipped.
+    than shipped. `tokens` (by slug) saves normalising records again.
     """
     ordered = sorted(entries, key=lambda e: (e.platform_slug, e.slug))
     base = base_path if base_path.endswith("/") else base_path + "/"
-    record_forms = [_forms(e) for e in ordered]
+    per_record = [tokens[e.slug] if tokens is not None and e.slug in tokens
+                  else record_tokens(e.record) for e in ordered]
+    record_forms = [t.forms for t in per_record]
     df: dict[str, int] = {}
-    for entry, forms in zip(ordered, record_forms, strict=True):
-        words = {t for form in forms for t in form}
-        for example in entry.record.examples:
-            words.update(normalise(example))
-        for word in words:
+    for record in per_record:
+        for word in record.words:
             df[word] = df.get(word, 0) + 1
     vocab = sorted({t for forms in record_forms for form in forms for t in form})
     ids = {t: i for i, t in enumerate(vocab)}
@@ -361,10 +374,11 @@ def _located(entry: Entry, loc: tuple[str | int, ...], message: str,
     return Problem(entry.display, line, col, field_path(loc), message, severity)
 
 
-def examples_problems(entries: Sequence[Entry]) -> list[Problem]:
+def examples_problems(entries: Sequence[Entry],
+                      tokens: Mapping[str, RecordTokens] | None = None) -> list[Problem]:
     """Examples that do not look up to their own record (errors) and forms of one record that
     look up to another (warnings: lookups cannot tell the two apart)."""
-    index = build_index(entries)
+    index = build_index(entries, tokens=tokens)
     by_slug = {e.slug: e for e in entries}
     problems: list[Problem] = []
     for entry in sorted(entries, key=lambda e: e.display):
@@ -398,5 +412,5 @@ def index_size(index: dict[str, Any]) -> int:
     return len(json.dumps(index, sort_keys=True, separators=(",", ":")).encode())
 
 
-__all__ = ["MARGIN", "THRESHOLD", "Match", "build_index", "examples_problems", "index_size",
-           "normalise", "search"]
+__all__ = ["MARGIN", "THRESHOLD", "Match", "RecordTokens", "build_index", "examples_problems",
+           "index_size", "normalise", "record_tokens", "search"]

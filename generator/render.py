@@ -8,7 +8,7 @@ only through Jinja's autoescape or the locked-down Markdown renderer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .link import Hub, HubKind, Redirect, Site, page_file
-from .lookup import build_index
+from .lookup import RecordTokens, build_index
 from .markdown import render_block, render_inline, render_item
 from .validate import Entry
 
@@ -157,8 +157,10 @@ def script_json(data: object) -> Markup:
 class Renderer:
     """Renders every output file of a linked site from the templates folder."""
 
-    def __init__(self, site: Site, templates: Path) -> None:
+    def __init__(self, site: Site, templates: Path,
+                 lookup_tokens: Mapping[str, RecordTokens] | None = None) -> None:
         self.site = site
+        self.lookup_tokens = lookup_tokens
         self.env = Environment(
             loader=FileSystemLoader(str(templates)),
             autoescape=select_autoescape(["html", "xml"], default_for_string=True),
@@ -404,7 +406,7 @@ class Renderer:
 
     def search_index(self) -> str:
         """`search/index.json`: the one index both `fixdex lookup` and the browser search use."""
-        index = build_index(self.site.entries, self.site.base_path)
+        index = build_index(self.site.entries, self.site.base_path, self.lookup_tokens)
         return json.dumps(index, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     def robots(self) -> str:
