@@ -25,12 +25,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ContentErrors, Problem, Severity, field_path
 from .load import read_document
-from .model import Record
-from .validate import Entry
+
+if TYPE_CHECKING:  # `fixdex lookup` on a built index needs neither Pydantic nor the models
+    from .model import Record
+    from .validate import Entry
 
 INDEX_VERSION = 1
 MAX_TOKENS = 4000
