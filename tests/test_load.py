@@ -1,0 +1,61 @@
+"""Loading: field paths become positions, the fast constructor equals PyYAML's, files are found."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import REPO, VALID_SITE
+
+from generator.errors import Problem
+from generator.load import _Loader, find_record_files, read_document
+
+RECORD = VALID_SITE / "openrouter" / "expired-key-user-not-found.yaml"
+
+
+def test_locate_values_keys_and_missing_paths() -> None:
+    doc = read_document(RECORD, "r.yaml")
+    assert doc.locate(("title",)) == (2, 8)
+    assert doc.locate(("title",), key=True) == (2, 1)
+    assert doc.locate(("faq", 0, "a")) == (43, 8)
+    assert doc.locate(("sources", 0, "url")) == (35, 10)
+    assert doc.locate(("faq", 9, "a")) == doc.locate(("faq",))  # nearest existing parent
+    assert doc.locate(("nope",)) == (2, 1)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "content").glob("*/*.yaml")),
+                         ids=lambda p: p.stem)
+def test_fast_constructor_equals_pyyaml(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    general = yaml.load(text, Loader=_Loader)  # the general path of our hardened safe loader
+    assert read_document(path, "x").data == general
+
+
+def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
+    copy = tmp_path / "r.yaml"
+    copy.write_bytes(b"\xef\xbb\xbf" + RECORD.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_document(copy, "r").data == read_document(RECORD, "r").data
+
+
+def test_finds_records_and_reports_misplaced_files(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "openrouter").mkdir(parents=True)
+    (content / "openrouter" / "a.yaml").write_text("x: 1\n")
+    (content / "openrouter" / "notes.md").write_text("ignored")
+    (content / ".hidden").mkdir()
+    (content / ".hidden" / "b.yaml").write_text("x: 1\n")
+    (content / "site.yaml").write_text("x: 1\n")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("x: 1\n")
+    os.symlink(outside, content / "openrouter" / "link.yaml")
+    os.symlink(tmp_path, content / "linked")
+    found = list(find_record_files(content, "content"))
+    paths = [f[1] for f in found if not isinstance(f, Problem)]
+    problems = [str(f) for f in found if isinstance(f, Problem)]
+    assert paths == ["content/openrouter/a.yaml"]
+    assert problems == [
+        "content/linked: a linked folder; put records in content/ itself",
+        "content/openrouter/link.yaml: a link to a file outside content/",
+    ]

@@ -1,0 +1,55 @@
+"""Writing: nothing lands outside the output folder, nothing is overwritten silently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.write import Output, OutputError, safe_target, write_new
+
+
+@pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../x", "a//b", "a/./b", "a\\b",
+                                 "", "a\x00b", "\\x"])
+def test_safe_target_refuses_escapes(tmp_path: Path, rel: str) -> None:
+    with pytest.raises(OutputError):
+        safe_target(tmp_path, rel)
+
+
+def test_safe_target_refuses_a_link_out(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "link").symlink_to(tmp_path)
+    with pytest.raises(OutputError):
+        safe_target(tmp_path / "out", "link/x.html")
+
+
+def test_write_new_never_overwrites(tmp_path: Path) -> None:
+    write_new(tmp_path, "a/index.html", "one")
+    with pytest.raises(OutputError, match=r"two outputs would be written at a/index\.html"):
+        write_new(tmp_path, "a/index.html", "two")
+    with pytest.raises(OutputError):
+        write_new(tmp_path, "a/index.html/x", "three")
+    assert (tmp_path / "a/index.html").read_text() == "one"
+
+
+def test_output_refuses_protected_and_foreign_folders(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    with pytest.raises(OutputError, match="would replace"):
+        Output(tmp_path, protected=(content,))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("x")
+    with pytest.raises(OutputError, match="was not written by fixdex"):
+        Output(tmp_path / "mine")
+
+
+def test_output_swaps_whole_and_cleans_up_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with Output(out) as output:
+        output.write("index.html", "first")
+        output.commit(1)
+    with pytest.raises(RuntimeError), Output(out) as output:
+        output.write("index.html", "second")
+        raise RuntimeError("the build failed here")
+    assert (out / "index.html").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
