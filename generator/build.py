@@ -34,6 +34,7 @@ from .model import ValidationContext
 from .project import Project
 from .quality import Notes, content_warnings, record_notes
 from .render import Renderer
+from .report import format_problems
 from .validate import Entry, check_entries, load_site, validate_record
 from .write import (
     MARKER,
@@ -266,10 +267,10 @@ def _page_keys(site: Site, records: list[Processed], project: Project) -> dict[s
 
 
 def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                keys: dict[str, bytes]) -> Manifest:
+                keys: dict[str, bytes], lock: bool = True) -> Manifest:
     assert result.site is not None
     manifest = Manifest(page_keys=keys)
-    with Output(project.out, protected=(project.content, project.templates)) as output:
+    with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
         for rel, data in _site_files(renderer, project):
             if rel != MARKER:
                 output.write(rel, data)
@@ -327,6 +328,11 @@ def _template_problem(project: Project, err: TemplateError) -> Problem:
     return Problem(where, line, 1 if line else 0, "", f"{kind}: {err.message or err}")
 
 
+def build_summary(result: BuildResult, project: Project) -> str:
+    pages = len(result.site.entries) if result.site is not None else 0
+    return f"built {pages} error pages, {result.files} files in {project.out}"
+
+
 def rendered_files(site: Site, project: Project) -> Iterator[tuple[str, str | bytes]]:
     """Every output file in memory, in a fixed order (for `check` and for tests)."""
     renderer = Renderer(site, project.templates)
@@ -336,7 +342,7 @@ def rendered_files(site: Site, project: Project) -> Iterator[tuple[str, str | by
 
 
 def build(project: Project, write: bool = True, ctx: ValidationContext | None = None,
-          jobs: int = 1) -> BuildResult:
+          jobs: int = 1, fingerprint: bytes = b"") -> BuildResult:
     """Gather, then render and (unless `write` is false) write the site.
 
     A cold build writes a staging folder and swaps it in whole. With a cache whose manifest
@@ -344,12 +350,13 @@ def build(project: Project, write: bool = True, ctx: ValidationContext | None = 
     """
     gc.disable()  # thousands of long-lived records: the cyclic collector only rescans them
     try:
-        return _build(project, write, ctx, jobs)
+        return _build(project, write, ctx, jobs, fingerprint)
     finally:
         gc.enable()
 
 
-def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: int) -> BuildResult:
+def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: int,
+           fingerprint: bytes) -> BuildResult:
     result = gather(project, ctx, jobs)
     if not result.ok or result.site is None:
         return result
@@ -362,21 +369,25 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             result.files += sum(1 for _ in _render_all(renderer, result.site.entries, None, jobs))
             return result
         keys = _page_keys(result.site, result.records, project)
-        cache = Cache(project.cache) if project.cache is not None else None
-        old = cache.manifest(project.out) if cache is not None else None
-        manifest: Manifest | None = None
-        if cache is not None and _can_update_in_place(project, old):
+        if project.cache is None:
+            _write_cold(project, renderer, result, jobs, keys)
+        else:
+            cache = Cache(project.cache)
             Output(project.out, protected=(project.content, project.templates))  # checks only
+            # The manifest must describe what is on disk: read, write and record it under the
+            # output's lock, so two builds can never interleave between the three.
             with locked(project.out):
-                if not journal_path(project.out).exists():
+                old = cache.manifest(project.out)
+                if _can_update_in_place(project, old):
                     assert old is not None
                     manifest = _write_incremental(project, renderer, result, jobs, keys, old)
-        if manifest is None:
-            if cache is not None:
-                cache.forget_manifest(project.out)
-            manifest = _write_cold(project, renderer, result, jobs, keys)
-        if cache is not None:
-            cache.save_manifest(project.out, manifest)
+                else:
+                    cache.forget_manifest(project.out)
+                    manifest = _write_cold(project, renderer, result, jobs, keys, lock=False)
+                manifest.fingerprint = fingerprint
+                manifest.report = format_problems(result.problems)
+                manifest.summary = build_summary(result, project)
+                cache.save_manifest(project.out, manifest)
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
     return result

@@ -6,20 +6,26 @@ Two things are kept, both keyed by content so that a stale entry can never be us
 - for each output folder, a manifest of the input key of every error page and the digest of
   every file written, so unchanged pages are neither re-rendered nor re-written.
 The cache is a local file written by fixdex itself; `--no-cache` ignores it.
+
+A cache file is pickled, and unpickling runs code: since a pull request can add any file to
+a checkout (a fake `.fixdex-cache/` too), every file carries an HMAC made with a per-user key
+kept outside every project, and a file whose HMAC does not match is never unpickled.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import pickle
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 
-FORMAT = 2
+FORMAT = 3
 
 
 def digest(*parts: bytes | str) -> bytes:
@@ -48,6 +54,40 @@ class Manifest:
 
     files: dict[str, bytes] = field(default_factory=dict)
     page_keys: dict[str, bytes] = field(default_factory=dict)
+    fingerprint: bytes = b""
+    """`inputs_fingerprint` of the build that wrote the folder: equal now means nothing to do."""
+    report: str = ""
+    """What that build printed (its warnings), shown again by a build with nothing to do."""
+    summary: str = ""
+
+
+_MAC_BYTES = 32
+
+
+def _secret() -> bytes | None:
+    """This user's key for cache files (made on first use, readable by the user only); None
+    when it cannot be kept, which turns the cache off."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "fixdex" / "cache-key"
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(_MAC_BYTES))
+        except FileExistsError:
+            pass  # another build made it first
+        except OSError:
+            return None
+        try:
+            key = path.read_bytes()
+        except OSError:
+            return None
+    except OSError:
+        return None
+    return key if len(key) == _MAC_BYTES else None
 
 
 class Cache:
@@ -60,20 +100,30 @@ class Cache:
         return self.root / f"{name}.v{FORMAT}.pickle"
 
     def _load(self, name: str) -> Any:
+        key = _secret()
         try:
-            with self._path(name).open("rb") as handle:
-                version, value = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
-                AttributeError, ImportError):
+            data = self._path(name).read_bytes()
+        except OSError:
+            return None
+        mac, body = data[:_MAC_BYTES], data[_MAC_BYTES:]
+        if key is None or not hmac.compare_digest(mac, hmac.new(key, body, "sha256").digest()):
+            return None  # not written by fixdex for this user: never unpickle it
+        try:
+            version, value = pickle.loads(body)
+        except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
+                ImportError):
             return None
         return value if version == __version__ else None
 
     def _save(self, name: str, value: Any) -> None:
+        key = _secret()
+        if key is None:
+            return
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self._path(name).with_suffix(".tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump((__version__, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self._path(name))
+        body = pickle.dumps((__version__, value), protocol=pickle.HIGHEST_PROTOCOL)
+        tmp = self._path(name).with_suffix(f".{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp.write_bytes(hmac.new(key, body, "sha256").digest() + body)
+        os.replace(tmp, self._path(name))  # a name of its own: two builds may save at once
 
     def records(self) -> dict[bytes, Any]:
         return self._load("records") or {}
@@ -118,19 +168,3 @@ def inputs_fingerprint(*folders: Path, extra: str = "") -> bytes:
                 h.update(f"{item.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}\0".encode())
     return h.digest()
 
-
-def fingerprint_name(out: Path) -> str:
-    return "fingerprint-" + digest(str(out.resolve())).hex()[:16]
-
-
-def read_fingerprint(cache: Path, out: Path) -> tuple[bytes, str, str] | None:
-    """(fingerprint, report printed then, summary) of the last good build into `out`."""
-    return Cache(cache)._load(fingerprint_name(out))
-
-
-def write_fingerprint(cache: Path, out: Path, value: tuple[bytes, str, str] | None) -> None:
-    store = Cache(cache)
-    if value is None:
-        store._path(fingerprint_name(out)).unlink(missing_ok=True)
-    else:
-        store._save(fingerprint_name(out), value)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .cache import inputs_fingerprint, read_fingerprint, write_fingerprint
+from .cache import Cache, inputs_fingerprint
 from .errors import ContentErrors, Severity, display_path
 from .load import SITE_FILE
 from .project import Project
@@ -86,35 +86,28 @@ def _fingerprint(project: Project) -> bytes:
 
 def cmd_build(args: argparse.Namespace) -> int:
     project = _project(args)
-    fingerprint = None
+    fingerprint = b""
     if project.cache is not None:
         fingerprint = _fingerprint(project)
-        last = read_fingerprint(project.cache, project.out)
-        if (last is not None and last[0] == fingerprint and (project.out / MARKER).is_file()
-                and not journal_path(project.out).exists()):
-            if last[1]:
-                print(last[1], file=sys.stderr)
-            print(f"{last[2]} (nothing changed)", file=sys.stderr)
+        last = Cache(project.cache).manifest(project.out)
+        if (last is not None and last.fingerprint == fingerprint
+                and (project.out / MARKER).is_file() and not journal_path(project.out).exists()):
+            if last.report:
+                print(last.report, file=sys.stderr)
+            print(f"{last.summary} (nothing changed)", file=sys.stderr)
             return EXIT_OK
 
-    from .build import build
+    from .build import build, build_summary
 
-    result = build(project, write=True, jobs=args.jobs)
+    result = build(project, write=True, jobs=args.jobs, fingerprint=fingerprint)
     report = format_problems(result.problems)
     if report:
         print(report, file=sys.stderr)
     if not result.ok:
-        if project.cache is not None:
-            write_fingerprint(project.cache, project.out, None)
         print(f"build failed: {summary_line(result.problems)}; {project.out} was not changed",
               file=sys.stderr)
         return EXIT_CONTENT
-    assert result.site is not None
-    summary = (f"built {len(result.site.entries)} error pages, {result.files} files in"
-               f" {project.out}")
-    print(f"{summary} ({result.written} written)", file=sys.stderr)
-    if project.cache is not None and fingerprint is not None:
-        write_fingerprint(project.cache, project.out, (fingerprint, report, summary))
+    print(f"{build_summary(result, project)} ({result.written} written)", file=sys.stderr)
     return EXIT_OK
 
 

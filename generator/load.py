@@ -291,9 +291,13 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
 
     if raw is None:
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:  # no further than the limit: /dev/zero ends too
+                raw = handle.read(MAX_FILE_BYTES + 1)
+                size = max(len(raw), os.fstat(handle.fileno()).st_size)
         except OSError as err:
             raise fail(f"cannot read the file: {err.strerror}") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise fail(f"the file is {size:,} bytes; a record may be at most {MAX_FILE_BYTES:,}")
     if len(raw) > MAX_FILE_BYTES:
         raise fail(f"the file is {len(raw):,} bytes; a record may be at most {MAX_FILE_BYTES:,}")
     try:

@@ -127,6 +127,8 @@ def validation_problems(doc: Document, err: ValidationError) -> list[Problem]:
 
 def load_site(path: Path, display: str) -> SiteConfig:
     """Read and validate `content/site.yaml`."""
+    if path.is_symlink() and not path.resolve().is_relative_to(path.parent.resolve()):
+        raise ContentErrors([Problem(display, 0, 0, "", "a link to a file outside content/")])
     if not path.is_file():
         raise ContentErrors([Problem(display, 0, 0, "", "missing: the site's settings file")])
     doc = read_document(path, display)

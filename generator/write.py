@@ -123,34 +123,61 @@ def journal_path(out: Path) -> Path:
 def update_in_place(out: Path, changed: dict[str, bytes], removed: list[str]) -> None:
     """Apply an incremental build to the published folder (the caller holds the lock).
 
-    Each file is replaced atomically (written aside, then renamed over the old one), so no
-    reader ever sees a half-written page. A journal marks the update as under way: if the
-    build is killed in the middle, the next build finds it and rebuilds the whole site with
-    the staging-and-swap path instead of trusting a mixed folder.
+    The published tree is cloned beside it with hard links (no data is copied), the changed
+    files are written into the clone as new files (never through a link, so the published
+    copies stay as they are), and the clone is swapped in whole, as a cold build's staging
+    folder is: readers, and a build killed at any moment, see the old site or the new one,
+    never a mix. A journal marks the update as under way; if the build is killed, the next
+    one finds it and rebuilds cold instead of trusting the cache's manifest.
     """
+    out = out.absolute()
     journal = journal_path(out)
     journal.write_text("\n".join(sorted([*changed, *removed])) + "\n")
+    staging = out.parent / f".{out.name}.building"
+    previous = out.parent / f".{out.name}.previous"
+    for leftover in (staging, previous):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    files = 0
+
+    def link(source: str, target: str) -> None:
+        nonlocal files
+        files += 1
+        try:
+            os.link(source, target)
+        except OSError:  # a file system without hard links: copy instead
+            shutil.copy2(source, target)
+
+    shutil.copytree(out, staging, symlinks=True, copy_function=link)
     for rel, data in sorted(changed.items()):
-        target = safe_target(out, rel)
+        target = safe_target(staging, rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.fixdex-tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        target.unlink(missing_ok=True)  # a new file: the old one is still the live site's
+        target.write_bytes(data)
     for rel in sorted(removed):
-        target = safe_target(out, rel)
+        target = safe_target(staging, rel)
         target.unlink(missing_ok=True)
         parent = target.parent
-        while parent != out and parent.is_dir() and not any(parent.iterdir()):
+        while parent != staging and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+    if _exchange(staging, out):
+        dispose(staging, files)
+    else:
+        os.rename(out, previous)
+        os.rename(staging, out)
+        dispose(previous, files)
     journal.unlink()
 
 
 class Output:
     """A transaction on the output folder: `with Output(out) as o: o.write(...); o.commit()`."""
 
-    def __init__(self, out: Path, protected: tuple[Path, ...] = ()) -> None:
+    def __init__(self, out: Path, protected: tuple[Path, ...] = (), lock: bool = True) -> None:
+        """`lock=False` when the caller already holds `locked(out)` (a second flock of the
+        same file from one process would wait for itself)."""
         self.out = out.absolute()
+        self._take_lock = lock
         self.staging = self.out.parent / f".{self.out.name}.building"
         self.previous = self.out.parent / f".{self.out.name}.previous"
         self._lock_path = self.out.parent / f".{self.out.name}.lock"
@@ -173,8 +200,9 @@ class Output:
 
     def __enter__(self) -> Output:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        if self._take_lock:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         # A build killed between the two fallback renames leaves the old site aside: restore it.
         if not self.out.exists() and self.previous.is_dir():
             os.rename(self.previous, self.out)
