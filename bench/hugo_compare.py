@@ -27,13 +27,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from run import _tree_rss
+from run import PeakSampler
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -311,22 +310,11 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
         busy, own = _busy_seconds(), _own_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        peak = 0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, _tree_rss(proc.pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        sampler = PeakSampler(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        done.set()
-        sampler.join()
+        peak = sampler.stop()
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{err.read()}")

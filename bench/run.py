@@ -62,27 +62,36 @@ def _descendants(root: int, parents: dict[int, int]) -> list[int]:
     return found
 
 
+class PeakSampler:
+    """Samples a process tree's memory every 20 ms in a thread; `stop()` returns the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, _tree_rss(self.pid))
+            time.sleep(0.02)
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
 def run_build(cwd: Path, *args: str) -> tuple[float, int, str]:
     """(seconds, peak bytes of the process tree, stderr) of one `fixdex build`."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "generator", "build", *args], cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = PeakSampler(proc.pid)
     _, err = proc.communicate()
     seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
+    peak = sampler.stop()
     if proc.returncode != 0:
         raise SystemExit(f"build failed in {cwd}:\n{err}")
     return seconds, peak, err

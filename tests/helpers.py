@@ -7,8 +7,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bs4 import BeautifulSoup
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -47,3 +51,17 @@ def tree(root: Path) -> dict[str, bytes]:
     """Every file below `root` with its bytes, keyed by relative path."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def typed_first_hit(page: Page, query: str) -> str | None:
+    """Type `query` into the /search/ page's textarea; the first result's link, None for none."""
+    box = page.locator("#lookup-q")
+    box.fill(query)
+    page.wait_for_function("q => document.getElementById('lookup-results').dataset.q === q",
+                           arg=box.input_value())
+    links = page.locator("#lookup-results li a")
+    if links.count() == 0:
+        assert page.locator("#lookup-none").is_visible()
+        return None
+    assert page.locator("#lookup-none").is_hidden()
+    return links.first.get_attribute("href")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import serve
-from helpers import REPO, fixdex
+from helpers import REPO, fixdex, typed_first_hit
 from playwright.sync_api import Browser, Page, Request, Route
 
 from generator.lookup import search
@@ -233,26 +233,12 @@ def test_the_browser_ranks_every_query_like_python(page: Page, built: Built) -> 
             assert results == [], q["note"]
 
 
-def _typed_first_hit(page: Page, query: str) -> str | None:
-    """Type `query` into the page's textarea; the first result's link, None for no match."""
-    box = page.locator("#lookup-q")
-    box.fill(query)
-    page.wait_for_function("q => document.getElementById('lookup-results').dataset.q === q",
-                           arg=box.input_value())
-    links = page.locator("#lookup-results li a")
-    if links.count() == 0:
-        assert page.locator("#lookup-none").is_visible()
-        return None
-    assert page.locator("#lookup-none").is_hidden()
-    return links.first.get_attribute("href")
-
-
 def test_typing_pastes_into_the_search_page(page: Page, built: Built) -> None:
     typed = [*LABELLED[::25], *UNRELATED[:2]]
     assert any("\n" in q["query"] for q in typed)
     for q in typed:
         python = search(built.index, q["query"])
         expected = python[0].url if python else None
-        assert _typed_first_hit(page, q["query"]) == expected, q["note"]
+        assert typed_first_hit(page, q["query"]) == expected, q["note"]
         if q["expect"] is not None:
             assert expected is not None and expected.endswith(f"/{q['expect']}/"), q["note"]

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 from conftest import REPO, build_site, serve
+from helpers import typed_first_hit
 from playwright.sync_api import Browser, Page, Request, Route
 
 from generator.build import Project, gather
@@ -135,34 +136,20 @@ def test_browser_ranks_exactly_like_python(page: Page, site: Site) -> None:
     assert all(got[len(LABELLED) + i] == [] for i in range(len(UNRELATED)))
 
 
-def _first_hit(page: Page, query: str) -> str | None:
-    """Type `query` into the page's textarea; the first result's link, None for no match."""
-    box = page.locator("#lookup-q")
-    box.fill(query)
-    page.wait_for_function("q => document.getElementById('lookup-results').dataset.q === q",
-                           arg=box.input_value())
-    links = page.locator("#lookup-results li a")
-    if links.count() == 0:
-        assert page.locator("#lookup-none").is_visible()
-        return None
-    assert page.locator("#lookup-none").is_hidden()
-    return links.first.get_attribute("href")
-
-
-def test_typing_each_query_shows_pythons_first_hit(page: Page, site: Site) -> None:
+def test_typing_each_query_shows_pythonstyped_first_hit(page: Page, site: Site) -> None:
     _open_search(page, site)
     for query in LABELLED:
         expected = search(site.index, query)
         assert expected, query
-        assert _first_hit(page, query) == expected[0].url, query
+        assert typed_first_hit(page, query) == expected[0].url, query
     for query in UNRELATED:
-        assert _first_hit(page, query) is None, query
+        assert typed_first_hit(page, query) is None, query
 
 
 def test_results_show_title_signature_and_score(page: Page, site: Site) -> None:
     _open_search(page, site)
     query = "Error code: 429 - {'error': {'code': 'insufficient_quota'}}"
-    _first_hit(page, query)
+    typed_first_hit(page, query)
     item = page.locator("#lookup-results li").first
     best = search(site.index, query)[0]
     assert item.locator("a").inner_text() == best.title
