@@ -18,14 +18,14 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from . import __version__
-from .cache import Cache, Manifest, digest, tree_digest
+from .cache import Cache, Manifest, digest, shard_of, tree_digest
 from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import HubKind, Site, link, page_file
 from .load import SITE_FILE, find_record_files
@@ -178,8 +178,12 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         else:
             problems.extend(result)
             invalid.append(item[1].stem)
-    if cache is not None and todo:
-        cache.save_records({r.key: r for r in records})
+    if cache is not None:
+        current = {r.key: r for r in records}
+        gone = cached.keys() - current.keys()
+        dirty = {shard_of(k) for k in gone} | {shard_of(item[0]) for item in todo}
+        if dirty:
+            cache.save_records(current, dirty)
 
     entries = [r.entry for r in records]
     problems.extend(check_entries(entries, invalid))
@@ -236,22 +240,38 @@ def _render_all(renderer: Renderer, entries: Sequence[Entry], staging: Path | No
             pool.join()
 
 
-def _site_files(renderer: Renderer, project: Project) -> Iterator[tuple[str, bytes]]:
-    """Everything but the error pages: hubs, home, feeds, redirects, static assets."""
-    for rel, text in renderer.site_files():
-        yield rel, text.encode("utf-8")
+def _site_outputs(renderer: Renderer, project: Project,
+                  site_key: bytes) -> list[tuple[str, bytes, Callable[[], bytes]]]:
+    """Everything but the error pages (hubs, home, feeds, redirects, static assets), each
+    as (file, input key, how to make its bytes): a file whose key is unchanged is skipped."""
+    outputs: list[tuple[str, bytes, Callable[[], bytes]]] = []
+    for rel, inputs, make in renderer.site_jobs():
+        outputs.append((rel, digest(site_key, rel, inputs),
+                        lambda make=make: make().encode("utf-8")))
     static = project.templates / STATIC_DIR
     if static.is_dir():
         for path in sorted(static.rglob("*")):
             if path.is_file() and not path.is_symlink():
-                yield f"{STATIC_DIR}/{path.relative_to(static).as_posix()}", path.read_bytes()
-    yield MARKER, MARKER_TEXT
+                data = path.read_bytes()
+                outputs.append((f"{STATIC_DIR}/{path.relative_to(static).as_posix()}",
+                                digest(data), lambda data=data: data))
+    outputs.append((MARKER, digest(MARKER_TEXT), lambda: MARKER_TEXT))
+    return outputs
 
 
-def _page_keys(site: Site, records: list[Processed], project: Project) -> dict[str, bytes]:
-    """Each error page's input key: everything its HTML depends on, and nothing else."""
+def _site_files(renderer: Renderer, project: Project) -> Iterator[tuple[str, bytes]]:
+    for rel, _, make in _site_outputs(renderer, project, b""):
+        yield rel, make()
+
+
+def _site_key(site: Site, project: Project) -> bytes:
+    """What every page depends on: the generator, the settings and the templates."""
     config = json.dumps(site.config.model_dump(mode="json"), sort_keys=True)
-    site_key = digest(__version__, config, tree_digest(project.templates))
+    return digest(__version__, config, tree_digest(project.templates))
+
+
+def _page_keys(site: Site, records: list[Processed], site_key: bytes) -> dict[str, bytes]:
+    """Each error page's input key: everything its HTML depends on, and nothing else."""
     record_key = {r.entry.slug: r.key for r in records}
     keys = {}
     for entry in site.entries:
@@ -267,14 +287,16 @@ def _page_keys(site: Site, records: list[Processed], project: Project) -> dict[s
 
 
 def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                keys: dict[str, bytes], lock: bool = True) -> Manifest:
+                keys: dict[str, bytes], site_key: bytes, lock: bool = True) -> Manifest:
     assert result.site is not None
-    manifest = Manifest(page_keys=keys)
+    manifest = Manifest(page_keys=dict(keys))
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
-        for rel, data in _site_files(renderer, project):
+        for rel, key, make in _site_outputs(renderer, project, site_key):
+            data = make()
             if rel != MARKER:
                 output.write(rel, data)
             manifest.files[rel] = digest(data)
+            manifest.page_keys[rel] = key
         for rel, _, data_digest in _render_all(renderer, result.site.entries, output.staging, jobs):
             manifest.files[rel] = data_digest
         result.files = result.written = len(manifest.files)
@@ -283,12 +305,17 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
 
 
 def _write_incremental(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                       keys: dict[str, bytes], old: Manifest) -> Manifest:
+                       keys: dict[str, bytes], site_key: bytes, old: Manifest) -> Manifest:
     """Render only pages whose inputs changed; write only files whose bytes changed."""
     assert result.site is not None
-    manifest = Manifest(page_keys=keys)
+    manifest = Manifest(page_keys=dict(keys))
     changed: dict[str, bytes] = {}
-    for rel, data in _site_files(renderer, project):
+    for rel, key, make in _site_outputs(renderer, project, site_key):
+        manifest.page_keys[rel] = key
+        if old.page_keys.get(rel) == key and rel in old.files:
+            manifest.files[rel] = old.files[rel]
+            continue
+        data = make()
         manifest.files[rel] = d = digest(data)
         if old.files.get(rel) != d:
             changed[rel] = data
@@ -368,9 +395,10 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             result.files = sum(1 for _ in _site_files(renderer, project))
             result.files += sum(1 for _ in _render_all(renderer, result.site.entries, None, jobs))
             return result
-        keys = _page_keys(result.site, result.records, project)
+        site_key = _site_key(result.site, project)
+        keys = _page_keys(result.site, result.records, site_key)
         if project.cache is None:
-            _write_cold(project, renderer, result, jobs, keys)
+            _write_cold(project, renderer, result, jobs, keys, site_key)
         else:
             cache = Cache(project.cache)
             Output(project.out, protected=(project.content, project.templates))  # checks only
@@ -380,10 +408,12 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
                 old = cache.manifest(project.out)
                 if _can_update_in_place(project, old):
                     assert old is not None
-                    manifest = _write_incremental(project, renderer, result, jobs, keys, old)
+                    manifest = _write_incremental(project, renderer, result, jobs, keys, site_key,
+                                                  old)
                 else:
                     cache.forget_manifest(project.out)
-                    manifest = _write_cold(project, renderer, result, jobs, keys, lock=False)
+                    manifest = _write_cold(project, renderer, result, jobs, keys, site_key,
+                                           lock=False)
                 manifest.fingerprint = fingerprint
                 manifest.report = format_problems(result.problems)
                 manifest.summary = build_summary(result, project)

@@ -25,7 +25,13 @@ from typing import Any
 
 from . import __version__
 
-FORMAT = 3
+FORMAT = 4
+SHARDS = 16
+"""The record cache is split by key so that one changed record rewrites one small file."""
+
+
+def shard_of(key: bytes) -> int:
+    return key[0] % SHARDS
 
 
 def digest(*parts: bytes | str) -> bytes:
@@ -126,10 +132,17 @@ class Cache:
         os.replace(tmp, self._path(name))  # a name of its own: two builds may save at once
 
     def records(self) -> dict[bytes, Any]:
-        return self._load("records") or {}
+        """Every cached record, by key (from all shards)."""
+        found: dict[bytes, Any] = {}
+        for shard in range(SHARDS):
+            found.update(self._load(f"records-{shard:02x}") or {})
+        return found
 
-    def save_records(self, records: dict[bytes, Any]) -> None:
-        self._save("records", records)
+    def save_records(self, records: dict[bytes, Any], shards: set[int]) -> None:
+        """Rewrite the given shards with the records that fall in them (and no others)."""
+        for shard in sorted(shards):
+            self._save(f"records-{shard:02x}",
+                       {k: v for k, v in records.items() if shard_of(k) == shard})
 
     def _manifest_name(self, out: Path) -> str:
         return "manifest-" + digest(str(out.resolve())).hex()[:16]

@@ -8,8 +8,9 @@ only through Jinja's autoescape or the locked-down Markdown renderer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -414,25 +415,51 @@ class Renderer:
 
     # -- everything ----------------------------------------------------------------------
 
-    def site_files(self) -> Iterator[tuple[str, str]]:
-        """Every output file except the error pages, in a fixed order.
+    def site_jobs(self) -> list[tuple[str, str, Callable[[], str]]]:
+        """Every output file except the error pages: (file, what it depends on, how to make it).
 
-        These list or summarise many records, so they are regenerated on every build (they
-        are few); error pages, one per record, are what the build cache and workers handle.
+        The middle part is a text that changes whenever the file's content could (besides the
+        templates and settings, which the build adds), so an incremental build renders only
+        the listings whose records changed in a way they show.
         """
         site = self.site
-        yield "index.html", self.home_page()
-        yield "404.html", self.not_found_page()
-        yield "sitemap.xml", self.sitemap()
-        yield "robots.txt", self.robots()
-        yield "feed.xml", self.feed()
-        yield "api/errors.json", self.errors_json()
-        yield "search/index.html", self.search_page()
-        yield "search/index.json", self.search_index()
+        listed = repr([(e.url_path, e.record.title, e.record.platform, e.record.category)
+                       for e in site.entries])
+        hubs = repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
+                     for h in (*site.platforms, *site.categories, *site.tags)])
+        dated = repr([(e.url_path, e.record.updated.isoformat(), e.record.platform,
+                       e.record.category, e.record.tags) for e in site.entries])
+        recent = repr([(e.url_path, e.record.title, e.record.summary, e.record.platform,
+                        e.record.updated.isoformat()) for e in site.entries])
+        tools = repr([(e.slug, e.record.title, e.record.signature, e.record.platform,
+                       e.record.category, e.record.updated.isoformat(), e.record.also_seen_as,
+                       e.record.examples) for e in site.entries])
+        jobs: list[tuple[str, str, Callable[[], str]]] = [
+            ("index.html", listed + hubs, self.home_page),
+            ("404.html", listed, self.not_found_page),
+            ("sitemap.xml", dated + hubs, self.sitemap),
+            ("robots.txt", "", self.robots),
+            ("feed.xml", recent, self.feed),
+            ("api/errors.json", tools, self.errors_json),
+            ("search/index.html", "", self.search_page),
+            ("search/index.json", tools, self.search_index),
+        ]
         for hub in (*site.platforms, *site.categories, *site.tags):
-            yield page_file(hub.url_path), self.hub_page(hub)
+            shown = repr([(hub.kind.value, hub.name, hub.description), [
+                (e.url_path, e.record.title, e.record.platform, e.record.category)
+                for e in hub.entries]])
+            jobs.append((page_file(hub.url_path), shown, partial(self.hub_page, hub)))
         for redirect in site.redirects:
-            yield redirect.file_path, self.redirect_page(redirect)
+            target = redirect.target
+            shown = repr((redirect.path, target.url_path, target.record.title,
+                          target.record.summary))
+            jobs.append((redirect.file_path, shown, partial(self.redirect_page, redirect)))
+        return jobs
+
+    def site_files(self) -> Iterator[tuple[str, str]]:
+        """Every output file except the error pages, rendered, in a fixed order."""
+        for rel, _, make in self.site_jobs():
+            yield rel, make()
 
     def files(self) -> Iterator[tuple[str, str]]:
         """Every output file as (path relative to the output folder, text)."""
