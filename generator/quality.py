@@ -51,8 +51,12 @@ def _texts(rec: Record) -> Iterator[tuple[Location, str]]:
         yield ("faq", i, "a"), faq.a
 
 
+_CODE = re.compile(r"`[^`]*`")
+_WORD = re.compile(r"[\w'’-]+")
+
+
 def _strip_code(text: str) -> str:
-    return re.sub(r"`[^`]*`", "", text)
+    return _CODE.sub("", text) if "`" in text else text
 
 
 def needs_an(word: str) -> bool:
@@ -69,15 +73,17 @@ def needs_an(word: str) -> bool:
     return word[0].lower() in "aeiou"
 
 
-def article_problems(text: str) -> list[str]:
+def article_problems(text: str, code_stripped: bool = False) -> list[str]:
     """Each "a <vowel sound>" in the text, quoted, e.g. "a OpenRouter"."""
-    return [f"{m.group(1)} {m.group(2)}" for m in _A_WORD.finditer(_strip_code(text))
+    prose = text if code_stripped else _strip_code(text)
+    return [f"{m.group(1)} {m.group(2)}" for m in _A_WORD.finditer(prose)
             if needs_an(m.group(2))]
 
 
-def _sentences(text: str) -> Iterator[str]:
-    for sentence in _SENTENCE_END.split(_strip_code(text)):
-        words = re.findall(r"[\w'’-]+", sentence.casefold())
+def _sentences(prose: str) -> Iterator[str]:
+    """Normalised sentences of six words or more (prose: code spans already removed)."""
+    for sentence in _SENTENCE_END.split(prose):
+        words = _WORD.findall(sentence.casefold())
         if len(words) >= MIN_SENTENCE_WORDS:
             yield " ".join(words)
 
@@ -128,9 +134,10 @@ def record_notes(rec: Record, today: dt.date) -> Notes:
                              "no `checked` date: say when the source was last read"))
     sentences: dict[bytes, Location] = {}
     for loc, text in _texts(rec):
-        for phrase in article_problems(text):
+        prose = _strip_code(text)
+        for phrase in article_problems(prose, code_stripped=True):
             warnings.append((loc, f"'{phrase}': use 'an' before a vowel sound"))
-        for sentence in _sentences(text):
+        for sentence in _sentences(prose):
             key = hashlib.blake2b(sentence.encode(), digest_size=8).digest()
             sentences.setdefault(key, loc)
     return Notes(tuple(warnings), tuple(sentences.items()))
