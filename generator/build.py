@@ -360,14 +360,6 @@ def build_summary(result: BuildResult, project: Project) -> str:
     return f"built {pages} error pages, {result.files} files in {project.out}"
 
 
-def rendered_files(site: Site, project: Project) -> Iterator[tuple[str, str | bytes]]:
-    """Every output file in memory, in a fixed order (for `check` and for tests)."""
-    renderer = Renderer(site, project.templates)
-    yield from _site_files(renderer, project)
-    for entry in site.entries:
-        yield page_file(entry.url_path), renderer.error_page(entry)
-
-
 def build(project: Project, write: bool = True, ctx: ValidationContext | None = None,
           jobs: int = 1, fingerprint: bytes = b"") -> BuildResult:
     """Gather, then render and (unless `write` is false) write the site.

@@ -460,9 +460,3 @@ class Renderer:
         """Every output file except the error pages, rendered, in a fixed order."""
         for rel, _, make in self.site_jobs():
             yield rel, make()
-
-    def files(self) -> Iterator[tuple[str, str]]:
-        """Every output file as (path relative to the output folder, text)."""
-        yield from self.site_files()
-        for entry in self.site.entries:
-            yield page_file(entry.url_path), self.error_page(entry)

@@ -218,12 +218,6 @@ class Output:
     def write(self, rel: str, data: str | bytes) -> None:
         write_new(self.staging, rel, data)
 
-    def copy_tree(self, source: Path, rel: str) -> None:
-        """Copy a folder of static files (skipping links, so nothing outside leaks in)."""
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                self.write(f"{rel}/{path.relative_to(source).as_posix()}", path.read_bytes())
-
     def commit(self, files: int = 0) -> None:
         """Put the finished site (of about `files` files) in place of the old one."""
         if self.out.exists():
