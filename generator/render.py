@@ -8,7 +8,7 @@ only through Jinja's autoescape or the locked-down Markdown renderer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -455,8 +455,3 @@ class Renderer:
                           target.record.summary))
             jobs.append((redirect.file_path, shown, partial(self.redirect_page, redirect)))
         return jobs
-
-    def site_files(self) -> Iterator[tuple[str, str]]:
-        """Every output file except the error pages, rendered, in a fixed order."""
-        for rel, _, make in self.site_jobs():
-            yield rel, make()
