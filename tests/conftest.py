@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page, Request, Route
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,3 +101,26 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite
     root = build_site(BROWSER_SITE, tmp_path_factory.mktemp("browser") / "site")
     with serve(root) as base_url:
         yield ServedSite(root, base_url)
+
+
+@contextlib.contextmanager
+def guarded_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A fresh page on which any console error, page error or request to a URL outside
+    `base_url` (aborted) fails the test when the page is closed."""
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+
+    def local_only(route: Route, request: Request) -> None:
+        if request.url.startswith(base_url):
+            route.continue_()
+        else:
+            problems.append(f"request to another host: {request.url}")
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    yield page
+    context.close()
+    assert problems == []

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import serve
+from conftest import guarded_page, serve
 from helpers import REPO, fixdex, typed_first_hit
-from playwright.sync_api import Browser, Page, Request, Route
+from playwright.sync_api import Browser, Page
 
 from generator.lookup import search
 
@@ -199,25 +199,10 @@ def served(built: Built) -> Iterator[str]:
 @pytest.fixture
 def page(browser: Browser, served: str) -> Iterator[Page]:
     """The /search/ page with its index loaded; console errors or off-host requests fail."""
-    context = browser.new_context()
-    page = context.new_page()
-    problems: list[str] = []
-
-    def local_only(route: Route, request: Request) -> None:
-        if request.url.startswith(served):
-            route.continue_()
-        else:
-            problems.append(f"request to another host: {request.url}")
-            route.abort()
-
-    page.route("**/*", local_only)
-    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(served + "search/")
-    page.wait_for_function("() => window.fixdexLookup && window.fixdexLookup.index")
-    yield page
-    context.close()
-    assert problems == []
+    with guarded_page(browser, served) as page:
+        page.goto(served + "search/")
+        page.wait_for_function("() => window.fixdexLookup && window.fixdexLookup.index")
+        yield page
 
 
 def test_the_browser_ranks_every_query_like_python(page: Page, built: Built) -> None:

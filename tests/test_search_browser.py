@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from conftest import REPO, build_site, serve
+from conftest import REPO, build_site, guarded_page, serve
 from helpers import typed_first_hit
-from playwright.sync_api import Browser, Page, Request, Route
+from playwright.sync_api import Browser, Page
 
 from generator.build import Project, gather
 from generator.lookup import build_index, normalise, search
@@ -59,23 +59,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
     """A fresh page; any console error, page error or request off localhost fails the test."""
-    context = browser.new_context()
-    page = context.new_page()
-    problems: list[str] = []
-
-    def local_only(route: Route, request: Request) -> None:
-        if request.url.startswith(site.base_url):
-            route.continue_()
-        else:
-            problems.append(f"request to another host: {request.url}")
-            route.abort()
-
-    page.route("**/*", local_only)
-    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    yield page
-    context.close()
-    assert problems == []
+    with guarded_page(browser, site.base_url) as page:
+        yield page
 
 
 def _open_search(page: Page, site: Site, query: str = "") -> None:
