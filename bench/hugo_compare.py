@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from run import PeakSampler
+from run import PeakSampler, ensure_corpus
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -246,19 +246,6 @@ def front_matter(rec: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
     return matter
 
 
-def corpus(n: int) -> Path:
-    """bench/out/corpus-N, made by bench/make_corpus.py unless it is already there."""
-    root = OUT / f"corpus-{n}"
-    if not (root / "content" / "site.yaml").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        subprocess.run([sys.executable, str(BENCH / "make_corpus.py"), str(n), str(root)],
-                       check=True)
-    found = len(list((root / "content").glob("*/*.yaml")))
-    if found != n:
-        raise SystemExit(f"{root} holds {found} records, not {n}: delete it and run again")
-    return root
-
-
 def hugo_site(corpus_root: Path, n: int) -> Path:
     """Write bench/out/hugo-N (config, theme, one .md per record) from the corpus."""
     site = OUT / f"hugo-{n}"
@@ -351,7 +338,7 @@ def main() -> None:
     if hugo is None:
         raise SystemExit("hugo is not installed (Debian: apt-get install -y hugo)")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    root = corpus(args.n)
+    root = ensure_corpus(args.n)
     site = hugo_site(root, args.n)
     hugo_out, hugo_cache = site / "public-bench", site / "cache-bench"
     # fixdex's output (and the lock file it keeps beside it) stays out of the corpus folder,

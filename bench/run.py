@@ -97,12 +97,22 @@ def run_build(cwd: Path, *args: str) -> tuple[float, int, str]:
     return seconds, peak, err
 
 
-def corpus(n: int) -> Path:
+def ensure_corpus(n: int) -> Path:
+    """bench/out/corpus-N, made by bench/make_corpus.py unless it is already there."""
     root = OUT / f"corpus-{n}"
     if not (root / "content" / "site.yaml").is_file():
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run([sys.executable, str(BENCH / "make_corpus.py"), str(n), str(root)],
                        check=True)
+    found = len(list((root / "content").glob("*/*.yaml")))
+    if found != n:
+        raise SystemExit(f"{root} holds {found} records, not {n}: delete it and run again")
+    return root
+
+
+def corpus(n: int) -> Path:
+    """The corpus with a fresh copy of the repository's templates beside it."""
+    root = ensure_corpus(n)
     shutil.rmtree(root / "templates", ignore_errors=True)
     shutil.copytree(REPO / "templates", root / "templates")
     return root
