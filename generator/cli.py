@@ -154,13 +154,15 @@ def _lookup_index(args: argparse.Namespace) -> dict:
     from .build import gather
     from .lookup import build_index
 
-    project = _project(argparse.Namespace(content=args.content or Path("content"),
-                                          templates=None, no_cache=True))
-    result = gather(project)
+    content = args.content or Path("content")
+    if not content.is_dir():
+        raise UsageError(f"no content folder at {content} and no index at {index_file}")
+    result = gather(Project(content=content))  # templates are not needed to index records
     if result.site is None or not result.ok:
         print(format_problems(result.problems), file=sys.stderr)
         raise UsageError("the records have errors; fix them (fixdex check) to look errors up")
-    return build_index(result.site.entries, result.site.base_path)
+    tokens = {r.entry.slug: r.tokens for r in result.records}
+    return build_index(result.site.entries, result.site.base_path, tokens)
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
