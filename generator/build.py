@@ -40,6 +40,7 @@ from .write import (
     MARKER,
     MARKER_TEXT,
     Output,
+    check_usable,
     journal_path,
     locked,
     update_in_place,
@@ -393,7 +394,7 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             _write_cold(project, renderer, result, jobs, keys, site_key)
         else:
             cache = Cache(project.cache)
-            Output(project.out, protected=(project.content, project.templates))  # checks only
+            check_usable(project.out.absolute(), (project.content, project.templates))
             # The manifest must describe what is on disk: read, write and record it under the
             # output's lock, so two builds can never interleave between the three.
             with locked(project.out):

@@ -170,6 +170,21 @@ def update_in_place(out: Path, changed: dict[str, bytes], removed: list[str]) ->
     journal.unlink()
 
 
+def check_usable(out_path: Path, protected: tuple[Path, ...] = ()) -> None:
+    """Refuse an output folder that would replace an input, or that fixdex did not write."""
+    out = out_path.resolve()
+    for path in protected:
+        path = path.resolve()
+        if out == path or path.is_relative_to(out):
+            raise OutputError(f"the output folder {out_path} would replace {path}")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"the output {out_path} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise OutputError(
+            f"{out_path} is not empty and was not written by fixdex; choose another --out"
+        )
+
+
 class Output:
     """A transaction on the output folder: `with Output(out) as o: o.write(...); o.commit()`."""
 
@@ -183,20 +198,7 @@ class Output:
         self._lock_path = self.out.parent / f".{self.out.name}.lock"
         self._lock_fd: int | None = None
         self._committed = False
-        self._check_usable(protected)
-
-    def _check_usable(self, protected: tuple[Path, ...]) -> None:
-        out = self.out.resolve()
-        for path in protected:
-            path = path.resolve()
-            if out == path or path.is_relative_to(out):
-                raise OutputError(f"the output folder {self.out} would replace {path}")
-        if out.exists() and not out.is_dir():
-            raise OutputError(f"the output {self.out} exists and is not a folder")
-        if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-            raise OutputError(
-                f"{self.out} is not empty and was not written by fixdex; choose another --out"
-            )
+        check_usable(self.out, protected)
 
     def __enter__(self) -> Output:
         self.out.parent.mkdir(parents=True, exist_ok=True)
