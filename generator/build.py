@@ -18,8 +18,9 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
@@ -40,10 +41,11 @@ from .write import (
     MARKER,
     MARKER_TEXT,
     Output,
+    Update,
     check_usable,
     journal_path,
     locked,
-    update_in_place,
+    replace_file,
     write_new,
 )
 
@@ -198,54 +200,85 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
 
 # -- pass 2: render and write ---------------------------------------------------------------
 
-_RENDER: tuple[Renderer, Path | None] | None = None
+Make = Callable[[], bytes]
 
 
-def _render_pages(entries: Sequence[Entry]) -> list[tuple[str, bytes | None, bytes]]:
-    """Render error pages; write them below the staging folder when there is one.
+@dataclass(frozen=True)
+class _Render:
+    """One rendering run, shared with the workers through fork (never pickled): they get only
+    index ranges, and send back each file's name and digest."""
 
-    Returns (file, bytes or None when already written, digest of the bytes).
-    """
-    assert _RENDER is not None
-    renderer, staging = _RENDER
-    out = []
-    for entry in entries:
-        rel = page_file(entry.url_path)
-        data = renderer.error_page(entry).encode("utf-8")
-        if staging is not None:
-            write_new(staging, rel, data)
-            out.append((rel, None, digest(data)))
-        else:
-            out.append((rel, data, digest(data)))
-    return out
+    renderer: Renderer
+    pages: Sequence[Entry]
+    """Error pages to render."""
+    others: Sequence[tuple[str, Make]]
+    """Every other file to make (listings, feeds, index, static assets)."""
+    folder: Path | None
+    """Where the files go; None renders without writing (`check`)."""
+    old: Mapping[str, bytes] = field(default_factory=dict)
+    """The previous build's file digests, when `folder` is a clone of it: only files whose
+    bytes differ are replaced. Empty for a new folder, where every file is written."""
 
 
-def _render_all(renderer: Renderer, entries: Sequence[Entry], staging: Path | None,
-                jobs: int) -> Iterator[tuple[str, bytes | None, bytes]]:
-    global _RENDER
-    _RENDER = (renderer, staging)
-    chunks = [entries[i:i + 100] for i in range(0, len(entries), 100)]
-    progress = Progress("writing", len(entries))
-    pool = _pool(jobs, len(entries))
+_RUN: _Render | None = None
+PAGES_PER_TASK = 50
+
+
+def _page_bytes(renderer: Renderer, entry: Entry) -> bytes:
+    return renderer.error_page(entry).encode("utf-8")
+
+
+def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes]]:
+    """Make, and write, one slice of the run's error pages or other files: (file, digest)."""
+    assert _RUN is not None
+    run = _RUN
+    is_pages, start, stop = task
+    items: Iterable[tuple[str, Make]] = (
+        ((page_file(e.url_path), partial(_page_bytes, run.renderer, e))
+         for e in run.pages[start:stop]) if is_pages else run.others[start:stop])
+    done = []
+    for rel, make in items:
+        data = make()
+        data_digest = digest(data)
+        if run.folder is not None:
+            if not run.old:
+                write_new(run.folder, rel, data)
+            elif run.old.get(rel) != data_digest:
+                replace_file(run.folder, rel, data)
+        done.append((rel, data_digest))
+    return done
+
+
+def _render_all(run: _Render, jobs: int) -> dict[str, bytes]:
+    """Every file of the run, made on all cores: {file: digest of its bytes}."""
+    global _RUN
+    _RUN = run
+    # The other files first: a few of them (the index, the largest hubs) are the slowest tasks.
+    tasks = [(False, i, i + 1) for i in range(len(run.others))]
+    tasks += [(True, i, i + PAGES_PER_TASK) for i in range(0, len(run.pages), PAGES_PER_TASK)]
+    progress = Progress("writing", len(run.pages) + len(run.others))
+    pool = _pool(jobs, len(run.pages))
+    digests: dict[str, bytes] = {}
     try:
-        results = (pool.imap(_render_pages, chunks) if pool is not None
-                   else map(_render_pages, chunks))
-        for chunk in results:
-            progress.advance(len(chunk))
-            yield from chunk
+        results = (pool.imap_unordered(_render_task, tasks) if pool is not None
+                   else map(_render_task, tasks))
+        for done in results:
+            progress.advance(len(done))
+            digests.update(done)
     finally:
         progress.close()
-        _RENDER = None
+        _RUN = None
         if pool is not None:
             pool.close()
             pool.join()
+    return digests
 
 
 def _site_outputs(renderer: Renderer, project: Project,
-                  site_key: bytes) -> list[tuple[str, bytes, Callable[[], bytes]]]:
+                  site_key: bytes) -> list[tuple[str, bytes, Make]]:
     """Everything but the error pages (hubs, home, feeds, redirects, static assets), each
     as (file, input key, how to make its bytes): a file whose key is unchanged is skipped."""
-    outputs: list[tuple[str, bytes, Callable[[], bytes]]] = []
+    outputs: list[tuple[str, bytes, Make]] = []
     for rel, inputs, make in renderer.site_jobs():
         outputs.append((rel, digest(site_key, rel, inputs),
                         lambda make=make: make().encode("utf-8")))
@@ -256,13 +289,7 @@ def _site_outputs(renderer: Renderer, project: Project,
                 data = path.read_bytes()
                 outputs.append((f"{STATIC_DIR}/{path.relative_to(static).as_posix()}",
                                 digest(data), lambda data=data: data))
-    outputs.append((MARKER, digest(MARKER_TEXT), lambda: MARKER_TEXT))
     return outputs
-
-
-def _site_files(renderer: Renderer, project: Project) -> Iterator[tuple[str, bytes]]:
-    for rel, _, make in _site_outputs(renderer, project, b""):
-        yield rel, make()
 
 
 def _site_key(site: Site, project: Project) -> bytes:
@@ -289,17 +316,15 @@ def _page_keys(site: Site, records: list[Processed], site_key: bytes) -> dict[st
 
 def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
                 keys: dict[str, bytes], site_key: bytes, lock: bool = True) -> Manifest:
+    """Write the whole site into a new folder and swap it in."""
     assert result.site is not None
-    manifest = Manifest(page_keys=dict(keys))
+    outputs = _site_outputs(renderer, project, site_key)
+    manifest = Manifest(page_keys={**keys, **{rel: key for rel, key, _ in outputs}})
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
-        for rel, key, make in _site_outputs(renderer, project, site_key):
-            data = make()
-            if rel != MARKER:
-                output.write(rel, data)
-            manifest.files[rel] = digest(data)
-            manifest.page_keys[rel] = key
-        for rel, _, data_digest in _render_all(renderer, result.site.entries, output.staging, jobs):
-            manifest.files[rel] = data_digest
+        run = _Render(renderer, result.site.entries, [(rel, make) for rel, _, make in outputs],
+                      output.staging)
+        manifest.files = _render_all(run, jobs)
+        manifest.files[MARKER] = digest(MARKER_TEXT)
         result.files = result.written = len(manifest.files)
         output.commit(result.files)
     return manifest
@@ -307,37 +332,35 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
 
 def _write_incremental(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
                        keys: dict[str, bytes], site_key: bytes, old: Manifest) -> Manifest:
-    """Render only pages whose inputs changed; write only files whose bytes changed."""
+    """Render only files whose inputs changed; replace only files whose bytes changed."""
     assert result.site is not None
-    manifest = Manifest(page_keys=dict(keys))
-    changed: dict[str, bytes] = {}
+    manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
+    others: list[tuple[str, Make]] = []
     for rel, key, make in _site_outputs(renderer, project, site_key):
         manifest.page_keys[rel] = key
         if old.page_keys.get(rel) == key and rel in old.files:
             manifest.files[rel] = old.files[rel]
-            continue
-        data = make()
-        manifest.files[rel] = d = digest(data)
-        if old.files.get(rel) != d:
-            changed[rel] = data
-    stale = [e for e in result.site.entries
-             if old.page_keys.get(page_file(e.url_path)) != keys[page_file(e.url_path)]
-             or page_file(e.url_path) not in old.files]
-    fresh = {page_file(e.url_path) for e in stale}
+        else:
+            others.append((rel, make))
+    stale = []
     for entry in result.site.entries:
         rel = page_file(entry.url_path)
-        if rel not in fresh:
+        if old.page_keys.get(rel) == keys[rel] and rel in old.files:
             manifest.files[rel] = old.files[rel]
-    for rel, data, data_digest in _render_all(renderer, stale, None, jobs):
-        assert data is not None
-        manifest.files[rel] = data_digest
-        if old.files.get(rel) != data_digest:
-            changed[rel] = data
-    removed = sorted(set(old.files) - set(manifest.files))
-    if changed or removed:
-        update_in_place(project.out, changed, removed)
+        else:
+            stale.append(entry)
+    removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
+    result.written = 0
+    if stale or others or removed:
+        with Update(project.out, len(old.files)) as update:
+            made = _render_all(_Render(renderer, stale, others, update.clone, old.files), jobs)
+            result.written = sum(old.files.get(rel) != d for rel, d in made.items())
+            manifest.files.update(made)
+            for rel in removed:
+                update.remove(rel)
+            if result.written or removed:
+                update.commit()
     result.files = len(manifest.files)
-    result.written = len(changed)
     return manifest
 
 
@@ -385,8 +408,10 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
                             {r.entry.slug: r.tokens for r in result.records})
         renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
-            result.files = sum(1 for _ in _site_files(renderer, project))
-            result.files += sum(1 for _ in _render_all(renderer, result.site.entries, None, jobs))
+            outputs = _site_outputs(renderer, project, b"")
+            run = _Render(renderer, result.site.entries, [(rel, make) for rel, _, make in outputs],
+                          None)
+            result.files = len(_render_all(run, jobs)) + 1  # and the marker file
             return result
         site_key = _site_key(result.site, project)
         keys = _page_keys(result.site, result.records, site_key)

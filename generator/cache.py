@@ -25,7 +25,7 @@ from typing import Any
 
 from . import __version__
 
-FORMAT = 4
+FORMAT = 5
 SHARDS = 16
 """The record cache is split by key so that one changed record rewrites one small file."""
 
