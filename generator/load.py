@@ -166,6 +166,13 @@ def _check_depth(text: str) -> None:
         parser.dispose()
 
 
+def _merge_error(node: yaml.Node) -> yaml.MarkedYAMLError:
+    return yaml.MarkedYAMLError(
+        problem="merge keys ('<<') are not allowed; write the fields out (quote '<<' if it is text)",
+        problem_mark=node.start_mark,
+    )
+
+
 def _check_nodes(root: yaml.Node) -> None:
     """Refuse tags and bound alias expansion ("billion laughs") before anything walks the data."""
     sizes: dict[int, int] = {}
@@ -180,11 +187,7 @@ def _check_nodes(root: yaml.Node) -> None:
                 problem="an alias refers to the value that contains it", problem_mark=node.start_mark
             )
         if node.tag == _MERGE_TAG:
-            raise yaml.MarkedYAMLError(
-                problem="merge keys ('<<') are not allowed; write the fields out"
-                " (quote '<<' if it is text)",
-                problem_mark=node.start_mark,
-            )
+            raise _merge_error(node)
         if node.tag not in STANDARD_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise yaml.MarkedYAMLError(
@@ -243,22 +246,23 @@ def _yaml_problem(display: str, err: yaml.YAMLError, text: str) -> Problem:
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
-
-
-def _is_plain(text: str) -> bool:
-    """No anchors, aliases, tags or merge keys: nothing but maps, lists and scalars."""
-    return "&" not in text and "*" not in text and "!" not in text and "<<" not in text
+_COLLECTION_TAG = {yaml.SequenceNode: "tag:yaml.org,2002:seq",
+                   yaml.MappingNode: "tag:yaml.org,2002:map"}
 
 
 def _construct_plain(loader: _Loader, root: yaml.Node) -> Any:
-    """Build the data of a plain document straight from its nodes (the common case, several
-    times faster than PyYAML's general constructor). Returns None when the document needs the
-    general constructor after all (an unusual key), which then reports any problem."""
+    """Build a document's data straight from its nodes, several times faster than PyYAML's
+    general constructor, and equal to it: text scalars are taken as they are, other scalars
+    go through the loader's constructors, aliases (already bounded by `_check_nodes`) are
+    expanded. Returns None when the document needs the general constructor after all (a key
+    that is a collection, or an odd tag on a collection), which then reports the problem."""
 
     def value(node: yaml.Node) -> Any:
         cls = node.__class__
         if cls is yaml.ScalarNode:
             return node.value if node.tag == _STR_TAG else loader.construct_object(node)
+        if node.tag != _COLLECTION_TAG[cls]:  # e.g. `!!str {a: 1}`: PyYAML's errors
+            raise _NotPlain
         if cls is yaml.SequenceNode:
             return [value(item) for item in node.value]
         mapping: dict[Any, Any] = {}
@@ -266,6 +270,8 @@ def _construct_plain(loader: _Loader, root: yaml.Node) -> Any:
         for key_node, value_node in node.value:
             if key_node.__class__ is not yaml.ScalarNode:
                 raise _NotPlain
+            if key_node.tag == _MERGE_TAG:
+                raise _merge_error(key_node)
             if key_node.value in seen:
                 loader.construct_mapping(node)  # raises the located duplicate-key error
             seen.add(key_node.value)
@@ -321,7 +327,7 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
             raise fail("the file is empty; it must hold a YAML mapping of fields")
         if "&" in text or "!" in text:  # without anchors or tags there is nothing to bound
             _check_nodes(root)
-        data = _construct_plain(loader, root) if _is_plain(text) else None
+        data = _construct_plain(loader, root)
         if data is None:
             data = loader.construct_document(root)
     except yaml.YAMLError as err:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from helpers import REPO, VALID_SITE
 
-from generator.errors import Problem
+from generator.errors import ContentErrors, Problem
 from generator.load import _Loader, find_record_files, read_document
 
 RECORD = VALID_SITE / "openrouter" / "expired-key-user-not-found.yaml"
@@ -31,6 +31,40 @@ def test_fast_constructor_equals_pyyaml(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     general = yaml.load(text, Loader=_Loader)  # the general path of our hardened safe loader
     assert read_document(path, "x").data == general
+
+
+TRICKY_YAML = [
+    "a: &x [1, 2.5, true, null, ~, 0x1f, 0o17, 1_000, -.inf]\nb: *x\nc: *x\n",
+    "a: &m {k: v, n: 2}\nlist:\n  - *m\n  - {k: *m}\n",
+    "when: 2026-01-17\nstamp: 2026-01-17T10:00:00Z\nyes_no: [yes, no, on, off, Yes]\n",
+    "text: |\n  two\n  lines\nfolded: >\n  one\n  line\nsingle: 'it''s'\n",
+    "equals: =\nempty:\nnested: [[a, [b, {c: d}]], []]\n'quoted key': 1\n",
+    "explicit: !!str 12\nint: !!int '7'\nfloat: !!float 1\nseq: !!seq [a]\nmap: !!map {a: b}\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_fast_constructor_equals_pyyaml_on_every_kind_of_value(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    assert read_document(path, "r.yaml").data == yaml.load(text, Loader=_Loader)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("base: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\n", "3:3: merge keys ('<<') are not allowed"),
+    ("merged:\n  <<: {x: 1}\n  y: 2\n", "2:3: merge keys ('<<') are not allowed"),
+    ("odd: !!str {a: 1}\n", "1:6: expected a scalar node, but found mapping"),
+    ("? [complex, key]\n: value\n", "1:3: found unhashable key"),
+    ("1: int key\n", "1:1: field names must be text"),
+    ("a: [x, {b: 1, b: 2}]\n", "1:15: duplicate key 'b'"),
+])
+def test_values_the_fast_constructor_leaves_to_pyyaml_get_its_errors(
+        tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(ContentErrors) as caught:
+        read_document(path, "r.yaml")
+    assert f"r.yaml:{message}" in str(caught.value)
 
 
 def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
