@@ -16,6 +16,7 @@ import gc
 import json
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -109,19 +110,23 @@ def _pool(jobs: int, work: int) -> multiprocessing.pool.Pool | None:
 _CTX: ValidationContext | None = None
 
 
-def _process(item: tuple[bytes, Path, str, bytes]) -> Processed | list[Problem]:
+def _process(item: tuple[bytes, Path, str, bytes]) -> bytes | list[Problem]:
+    """One record file, read, validated and noted: the `Processed`, pickled (as it must be to
+    leave a worker anyway), so that the cache stores these very bytes instead of pickling
+    every record again; or the file's problems."""
     key, path, shown, raw = item
     assert _CTX is not None
     try:
         entry = validate_record(path, shown, _CTX, raw)
     except ContentErrors as err:
         return err.problems
-    return Processed(key, entry, record_notes(entry.record, _CTX.today),
-                     record_tokens(entry.record))
+    processed = Processed(key, entry, record_notes(entry.record, _CTX.today),
+                          record_tokens(entry.record))
+    return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _process_all(items: list[tuple[bytes, Path, str, bytes]], jobs: int,
-                 ctx: ValidationContext) -> Iterator[Processed | list[Problem]]:
+                 ctx: ValidationContext) -> Iterator[bytes | list[Problem]]:
     global _CTX
     _CTX = ctx
     progress = Progress("reading", len(items))
@@ -156,6 +161,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     cache = Cache(project.cache) if project.cache is not None else None
     cached = cache.records() if cache is not None else {}
     records: list[Processed] = []
+    blobs: dict[bytes, bytes] = {}  # each record's Processed, pickled: what the cache holds
     todo: list[tuple[bytes, Path, str, bytes]] = []
     invalid: list[str] = []
     for item in find_record_files(project.content, shown):
@@ -172,21 +178,23 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         key = digest(ctx_key, display, raw)
         hit = cached.get(key)
         if hit is not None:
-            records.append(hit)
+            records.append(pickle.loads(hit))
+            blobs[key] = hit
         else:
             todo.append((key, path, display, raw))
     for item, result in zip(todo, _process_all(todo, jobs, ctx), strict=True):
-        if isinstance(result, Processed):
-            records.append(result)
+        if isinstance(result, bytes):
+            records.append(pickle.loads(result))
+            blobs[item[0]] = result
         else:
             problems.extend(result)
             invalid.append(item[1].stem)
     if cache is not None:
-        current = {r.key: r for r in records}
-        gone = cached.keys() - current.keys()
+        gone = cached.keys() - blobs.keys()
         dirty = {shard_of(k) for k in gone} | {shard_of(item[0]) for item in todo}
         if dirty:
-            cache.save_records(current, dirty)
+            cache.save_records(blobs, dirty)
+    del cached, blobs
 
     entries = [r.entry for r in records]
     problems.extend(check_entries(entries, invalid))

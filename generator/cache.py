@@ -25,7 +25,7 @@ from typing import Any
 
 from . import __version__
 
-FORMAT = 5
+FORMAT = 6
 SHARDS = 16
 """The record cache is split by key so that one changed record rewrites one small file."""
 
@@ -131,14 +131,15 @@ class Cache:
         tmp.write_bytes(hmac.new(key, body, "sha256").digest() + body)
         os.replace(tmp, self._path(name))  # a name of its own: two builds may save at once
 
-    def records(self) -> dict[bytes, Any]:
-        """Every cached record, by key (from all shards)."""
-        found: dict[bytes, Any] = {}
+    def records(self) -> dict[bytes, bytes]:
+        """Every cached record, by key (from all shards), still pickled: the build unpickles
+        only those it finds unchanged."""
+        found: dict[bytes, bytes] = {}
         for shard in range(SHARDS):
             found.update(self._load(f"records-{shard:02x}") or {})
         return found
 
-    def save_records(self, records: dict[bytes, Any], shards: set[int]) -> None:
+    def save_records(self, records: dict[bytes, bytes], shards: set[int]) -> None:
         """Rewrite the given shards with the records that fall in them (and no others)."""
         for shard in sorted(shards):
             self._save(f"records-{shard:02x}",

@@ -353,41 +353,70 @@ def find_record_files(content: Path, display: str) -> Iterator[tuple[Path, str] 
 
     Anything that would be silently ignored (a `.yml` file, a record at the wrong depth, a link
     that leaves `content/`) is reported instead, so nobody wonders why a page is missing.
+    One `scandir` per folder, whose entries know their type: this runs on every build.
     """
     root = content.resolve()
-    for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        here = Path(dirpath)
-        depth = len(here.relative_to(content).parts)
-        for d in list(dirnames):
-            if (here / d).is_symlink():
-                dirnames.remove(d)
-                yield Problem(f"{display}/{(here / d).relative_to(content).as_posix()}", 0, 0, "",
+
+    unreadable: list[Problem] = []
+
+    def entries(folder: str) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(folder) as found:
+                return sorted((e for e in found if not e.name.startswith(".")),
+                              key=lambda e: e.name)
+        except OSError as err:
+            shown = os.path.relpath(folder, content).replace(os.sep, "/")
+            where = display if shown == "." else f"{display}/{shown}"
+            unreadable.append(Problem(where, 0, 0, "", f"cannot read the folder: {err.strerror}"))
+            return []
+
+    def misplaced(rel: str) -> Iterator[Problem]:
+        """Everything below a folder that is itself too deep for records."""
+        for entry in entries(os.path.join(content, rel)):
+            here = f"{rel}/{entry.name}"
+            if entry.is_symlink() and entry.is_dir():
+                yield Problem(f"{display}/{here}", 0, 0, "",
                               "a linked folder; put records in content/ itself")
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = here / name
-            rel = path.relative_to(content).as_posix()
-            shown = f"{display}/{rel}"
-            if depth == 0:
-                if name == SITE_FILE or not name.endswith((".yaml", ".yml")):
-                    continue
-                yield Problem(shown, 0, 0, "",
-                              "records belong in a platform folder: content/<platform-slug>/")
+            elif entry.is_dir(follow_symlinks=False):
+                yield from misplaced(here)
+            elif entry.name.endswith((".yaml", ".yml")):
+                yield Problem(f"{display}/{here}", 0, 0, "",
+                              "records belong directly in content/<platform-slug>/, not deeper")
+
+    top = entries(str(content))
+    for entry in top:  # files first, as a walk of the tree reports them
+        if not entry.is_dir(follow_symlinks=False) and entry.name.endswith((".yaml", ".yml")) \
+                and entry.name != SITE_FILE:
+            yield Problem(f"{display}/{entry.name}", 0, 0, "",
+                          "records belong in a platform folder: content/<platform-slug>/")
+    for folder in top:
+        if folder.is_symlink():
+            yield Problem(f"{display}/{folder.name}", 0, 0, "",
+                          "a linked folder; put records in content/ itself")
+            continue
+        if not folder.is_dir(follow_symlinks=False):
+            continue
+        below = entries(folder.path)
+        for entry in below:
+            if entry.is_symlink() and entry.is_dir():
+                yield Problem(f"{display}/{folder.name}/{entry.name}", 0, 0, "",
+                              "a linked folder; put records in content/ itself")
+        for entry in below:
+            name = entry.name
+            shown = f"{display}/{folder.name}/{name}"
+            if entry.is_dir(follow_symlinks=False):
                 continue
             if not name.endswith((".yaml", ".yml")):
-                continue
-            if depth > 1:
-                yield Problem(shown, 0, 0, "",
-                              "records belong directly in content/<platform-slug>/, not deeper")
                 continue
             if name.endswith(".yml"):
                 yield Problem(shown, 0, 0, "", f"record files end in .yaml (rename to {name[:-4]}.yaml)")
                 continue
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(root):
-                    yield Problem(shown, 0, 0, "", "a link to a file outside content/")
-                    continue
+            path = Path(entry.path)
+            if entry.is_symlink() and not path.resolve().is_relative_to(root):
+                yield Problem(shown, 0, 0, "", "a link to a file outside content/")
+                continue
             yield path, shown
+        for entry in below:
+            if entry.is_dir(follow_symlinks=False):
+                yield from misplaced(f"{folder.name}/{entry.name}")
+    yield from unreadable

@@ -9,6 +9,7 @@ editors is generated from these models.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -116,6 +117,7 @@ def _not_in_future(value: dt.date, info: ValidationInfo) -> dt.date:
     return value
 
 
+@functools.lru_cache(maxsize=65536)  # the same few platform, category and tag names, often
 def slugify(text: str) -> str:
     """`Google Gemini API` -> `google-gemini-api`: the URL form of a platform, tag or category."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -93,3 +93,24 @@ def test_finds_records_and_reports_misplaced_files(tmp_path: Path) -> None:
         "content/linked: a linked folder; put records in content/ itself",
         "content/openrouter/link.yaml: a link to a file outside content/",
     ]
+
+
+def test_unreadable_and_linked_folders_are_reported_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = tmp_path / "content"
+    (content / "acme" / "deeper").mkdir(parents=True)
+    (content / "locked").mkdir()
+    (content / "acme" / "deeper" / "here").symlink_to(content / "acme")
+    scandir = os.scandir
+
+    def refusing(path: str) -> object:  # root reads every folder: refuse as a plain user's would
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    found = list(find_record_files(content, "content"))
+    assert sorted(str(p) for p in found) == [
+        "content/acme/deeper/here: a linked folder; put records in content/ itself",
+        "content/locked: cannot read the folder: Permission denied",
+    ]
