@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import ContentErrors, Problem, Severity, field_path
 from .load import Document, read_document
@@ -25,8 +26,13 @@ STALE_AFTER = dt.timedelta(days=365)
 REPEAT_LIMIT = 3
 MIN_SENTENCE_WORDS = 6
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(*])")
-_A_WORD = re.compile(r"(?<![\w'’])([Aa]) ([A-Za-z][\w-]*)")
+# A sentence ends at white space after . ! or ? before what can start one. The punctuation is
+# part of the match (it is in no word, so no sentence loses a word): a pattern that starts with a
+# character set lets the regex engine skip ahead, where a leading look-behind is tried everywhere.
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z0-9`\"'(*])")
+# "a"/"A" as a word, then the next word. Same look-behind as (?<![\w'’]) before the article, but
+# placed after it so that the engine only tries it where there is an "a".
+_A_WORD = re.compile(r"([Aa])(?<![\w'’][Aa]) ([A-Za-z][\w-]*)")
 _VOWEL_LETTER_ACRONYM = frozenset("AEFHILMNORSX")
 _YOU_SOUND = re.compile(r"^(u[bcdfgjklmnprstvz][aeiouy]|uu|eu|ewe|one\b|once\b|ur[aeio])", re.I)
 _SILENT_H = re.compile(r"^(hour|honest|honou?r|heir)", re.I)
@@ -53,15 +59,26 @@ def _texts(rec: Record) -> Iterator[tuple[Location, str]]:
 
 _CODE = re.compile(r"`[^`]*`")
 _WORD = re.compile(r"[\w'’-]+")
+# For ASCII text, _WORD.findall(text.casefold()) is text.lower() with every character outside
+# [A-Za-z0-9_'-] read as a space, split: one bytes.translate does it without a regex.
+_WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_'-"
+_ASCII_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if c in _WORD_BYTES else 32 for c in range(256))
 
 
 def _strip_code(text: str) -> str:
     return _CODE.sub("", text) if "`" in text else text
 
 
+_NOT_LETTER = re.compile(r"[^A-Za-z]")
+
+
+@lru_cache(maxsize=4096)
 def needs_an(word: str) -> bool:
-    """True when `word` starts with a vowel sound, so it takes "an" (an API, an hour, an SDK)."""
-    letters = re.sub(r"[^A-Za-z]", "", word)
+    """True when `word` starts with a vowel sound, so it takes "an" (an API, an hour, an SDK).
+
+    Cached: the same few words follow "a" again and again across records.
+    """
+    letters = _NOT_LETTER.sub("", word)
     if not letters:
         return False
     if len(letters) >= 2 and letters.isupper():
@@ -76,16 +93,28 @@ def needs_an(word: str) -> bool:
 def article_problems(text: str, code_stripped: bool = False) -> list[str]:
     """Each "a <vowel sound>" in the text, quoted, e.g. "a OpenRouter"."""
     prose = text if code_stripped else _strip_code(text)
+    if "a " not in prose and "A " not in prose:  # every match has one: skip the scan
+        return []
     return [f"{m.group(1)} {m.group(2)}" for m in _A_WORD.finditer(prose)
             if needs_an(m.group(2))]
 
 
-def _sentences(prose: str) -> Iterator[str]:
-    """Normalised sentences of six words or more (prose: code spans already removed)."""
+def _sentences(prose: str) -> Iterator[bytes]:
+    """Normalised sentences of six words or more, UTF-8 (prose: code spans already removed).
+
+    A sentence's words are casefolded and joined by one space. ASCII text, nearly all of it,
+    takes a translate-and-split path that gives the same words as the regex, several times faster.
+    """
+    if prose.isascii():
+        for sentence in _SENTENCE_END.split(prose):
+            words = sentence.encode().translate(_ASCII_WORDS).split()
+            if len(words) >= MIN_SENTENCE_WORDS:
+                yield b" ".join(words)
+        return
     for sentence in _SENTENCE_END.split(prose):
         words = _WORD.findall(sentence.casefold())
         if len(words) >= MIN_SENTENCE_WORDS:
-            yield " ".join(words)
+            yield " ".join(words).encode()
 
 
 class _Locator:
@@ -138,7 +167,7 @@ def record_notes(rec: Record, today: dt.date) -> Notes:
         for phrase in article_problems(prose, code_stripped=True):
             warnings.append((loc, f"'{phrase}': use 'an' before a vowel sound"))
         for sentence in _sentences(prose):
-            key = hashlib.blake2b(sentence.encode(), digest_size=8).digest()
+            key = hashlib.blake2b(sentence, digest_size=8).digest()
             sentences.setdefault(key, loc)
     return Notes(tuple(warnings), tuple(sentences.items()))
 
