@@ -20,14 +20,14 @@ import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from . import __version__
-from .cache import Cache, Manifest, digest, shard_of, tree_digest
+from .cache import CODE_IDENTITY, Cache, Manifest, digest, shard_of, tree_digest
 from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import HubKind, Site, link, page_file
 from .load import SITE_FILE, find_record_files
@@ -121,7 +121,7 @@ def _process(item: tuple[bytes, Path, str, bytes]) -> bytes | list[Problem]:
     except ContentErrors as err:
         return err.problems
     processed = Processed(key, entry, record_notes(entry.record, _CTX.today),
-                          record_tokens(entry.record))
+                          record_tokens(entry.head))
     return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -156,7 +156,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         problems.extend(err.problems)
     if ctx is None:
         ctx = ValidationContext(categories=config.category_names if config else ())
-    ctx_key = digest(__version__, repr(ctx.categories), ctx.today.isoformat())
+    ctx_key = digest(CODE_IDENTITY, repr(ctx.categories), ctx.today.isoformat())
 
     cache = Cache(project.cache) if project.cache is not None else None
     cached = cache.records() if cache is not None else {}
@@ -303,7 +303,7 @@ def _site_outputs(renderer: Renderer, project: Project,
 def _site_key(site: Site, project: Project) -> bytes:
     """What every page depends on: the generator, the settings and the templates."""
     config = json.dumps(site.config.model_dump(mode="json"), sort_keys=True)
-    return digest(__version__, config, tree_digest(project.templates))
+    return digest(CODE_IDENTITY, config, tree_digest(project.templates))
 
 
 def _page_keys(site: Site, records: list[Processed], site_key: bytes) -> dict[str, bytes]:
@@ -311,11 +311,11 @@ def _page_keys(site: Site, records: list[Processed], site_key: bytes) -> dict[st
     record_key = {r.entry.slug: r.key for r in records}
     keys = {}
     for entry in site.entries:
-        rec = entry.record
+        rec = entry.head
         hubs = [site.hub(kind, name) for kind, name in
                 ((HubKind.PLATFORM, rec.platform), (HubKind.CATEGORY, rec.category),
                  *((HubKind.TAG, t) for t in rec.tags))]
-        related = [(e.slug, e.record.title, e.url_path) for e in site.related[entry.slug]]
+        related = [(e.slug, e.head.title, e.url_path) for e in site.related[entry.slug]]
         keys[page_file(entry.url_path)] = digest(
             site_key, record_key[entry.slug],
             repr([(h.name, h.slug, len(h.entries)) for h in hubs]), repr(related))
@@ -339,7 +339,8 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
 
 
 def _write_incremental(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                       keys: dict[str, bytes], site_key: bytes, old: Manifest) -> Manifest:
+                       keys: dict[str, bytes], site_key: bytes, old: Manifest,
+                       update: Update) -> Manifest:
     """Render only files whose inputs changed; replace only files whose bytes changed."""
     assert result.site is not None
     manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
@@ -360,14 +361,13 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
     result.written = 0
     if stale or others or removed:
-        with Update(project.out, len(old.files)) as update:
-            made = _render_all(_Render(renderer, stale, others, update.clone, old.files), jobs)
-            result.written = sum(old.files.get(rel) != d for rel, d in made.items())
-            manifest.files.update(made)
-            for rel in removed:
-                update.remove(rel)
-            if result.written or removed:
-                update.commit()
+        made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs)
+        result.written = sum(old.files.get(rel) != d for rel, d in made.items())
+        manifest.files.update(made)
+        for rel in removed:
+            update.remove(rel)
+        if result.written or removed:
+            update.commit()
     result.files = len(manifest.files)
     return manifest
 
@@ -408,9 +408,45 @@ def build(project: Project, write: bool = True, ctx: ValidationContext | None = 
 
 def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: int,
            fingerprint: bytes) -> BuildResult:
-    result = gather(project, ctx, jobs)
-    if not result.ok or result.site is None:
+    if not write or project.cache is None:
+        result = gather(project, ctx, jobs)
+        if result.ok and result.site is not None:
+            _render_and_write(project, result, jobs, write)
         return result
+    cache = Cache(project.cache)
+    check_usable(project.out.absolute(), (project.content, project.templates))
+    # The manifest must describe what is on disk: read it, change the folder and record the new
+    # one under the output's lock, so two builds can never interleave between the three. With a
+    # published folder, the lock is taken first, so that an update can clone the folder while
+    # the records are read; without one, only after reading (a failed build leaves nothing).
+    published = (project.out / MARKER).is_file()
+    with locked(project.out) if published else nullcontext():
+        old = cache.manifest(project.out) if published else None
+        if old is not None and not _can_update_in_place(project, old):
+            old = None
+        with Update(project.out, len(old.files)) if old is not None else nullcontext() as update:
+            result = gather(project, ctx, jobs)
+            if not result.ok or result.site is None:
+                return result
+            with nullcontext() if published else locked(project.out):
+                if old is None:
+                    cache.forget_manifest(project.out)
+                manifest = _render_and_write(project, result, jobs, True, old, update, lock=False)
+                if manifest is not None:
+                    manifest.fingerprint = fingerprint
+                    manifest.report = format_problems(result.problems)
+                    manifest.summary = build_summary(result, project)
+                    cache.save_manifest(project.out, manifest)
+    return result
+
+
+def _render_and_write(project: Project, result: BuildResult, jobs: int, write: bool,
+                      old: Manifest | None = None, update: Update | None = None,
+                      lock: bool = True) -> Manifest | None:
+    """Pass 2 for a gathered site: render it (`check`), write it whole, or update the folder
+    that `old` describes; returns the new manifest of a written folder. A template error
+    becomes a problem of the result. `lock=False`: the caller holds the output's lock."""
+    assert result.site is not None
     try:
         renderer = Renderer(result.site, project.templates,
                             {r.entry.slug: r.tokens for r in result.records})
@@ -420,30 +456,12 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             run = _Render(renderer, result.site.entries, [(rel, make) for rel, _, make in outputs],
                           None)
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file
-            return result
+            return None
         site_key = _site_key(result.site, project)
         keys = _page_keys(result.site, result.records, site_key)
-        if project.cache is None:
-            _write_cold(project, renderer, result, jobs, keys, site_key)
-        else:
-            cache = Cache(project.cache)
-            check_usable(project.out.absolute(), (project.content, project.templates))
-            # The manifest must describe what is on disk: read, write and record it under the
-            # output's lock, so two builds can never interleave between the three.
-            with locked(project.out):
-                old = cache.manifest(project.out)
-                if _can_update_in_place(project, old):
-                    assert old is not None
-                    manifest = _write_incremental(project, renderer, result, jobs, keys, site_key,
-                                                  old)
-                else:
-                    cache.forget_manifest(project.out)
-                    manifest = _write_cold(project, renderer, result, jobs, keys, site_key,
-                                           lock=False)
-                manifest.fingerprint = fingerprint
-                manifest.report = format_problems(result.problems)
-                manifest.summary = build_summary(result, project)
-                cache.save_manifest(project.out, manifest)
+        if old is not None and update is not None:
+            return _write_incremental(project, renderer, result, jobs, keys, site_key, old, update)
+        return _write_cold(project, renderer, result, jobs, keys, site_key, lock=lock)
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
-    return result
+        return None

@@ -25,7 +25,20 @@ from typing import Any
 
 from . import __version__
 
-FORMAT = 6
+FORMAT = 7
+
+
+def _code_identity() -> str:
+    """The generator's version and a digest of its own source: a cache written by any other
+    code (an older release, a local edit) is ignored rather than unpickled into objects whose
+    class has changed since."""
+    h = hashlib.blake2b(digest_size=8)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{h.hexdigest()}"
+
+
+CODE_IDENTITY = _code_identity()
 SHARDS = 16
 """The record cache is split by key so that one changed record rewrites one small file."""
 
@@ -119,14 +132,14 @@ class Cache:
         except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
                 ImportError):
             return None
-        return value if version == __version__ else None
+        return value if version == CODE_IDENTITY else None
 
     def _save(self, name: str, value: Any) -> None:
         key = _secret()
         if key is None:
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        body = pickle.dumps((__version__, value), protocol=pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps((CODE_IDENTITY, value), protocol=pickle.HIGHEST_PROTOCOL)
         tmp = self._path(name).with_suffix(f".{os.getpid()}-{secrets.token_hex(4)}.tmp")
         tmp.write_bytes(hmac.new(key, body, "sha256").digest() + body)
         os.replace(tmp, self._path(name))  # a name of its own: two builds may save at once
@@ -165,7 +178,7 @@ def inputs_fingerprint(*folders: Path, extra: str = "") -> bytes:
     Only `os.scandir` and `stat`, so a no-op rebuild answers before anything is parsed.
     """
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{__version__}\0{extra}\0".encode())
+    h.update(f"{CODE_IDENTITY}\0{extra}\0".encode())
     for folder in folders:
         stack = [str(folder)]
         while stack:

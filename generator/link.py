@@ -95,7 +95,7 @@ class Site:
 
 
 def _sort_key(entry: Entry) -> tuple[str, str]:
-    return (entry.record.title.casefold(), entry.slug)
+    return (entry.head.title.casefold(), entry.slug)
 
 
 def _hubs(kind: HubKind, groups: dict[str, list[Entry]], names: dict[str, str],
@@ -118,7 +118,7 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
     tag_groups: dict[str, list[Entry]] = defaultdict(list)
     names: dict[HubKind, dict[str, str]] = {kind: {} for kind in HubKind}
     for entry in ordered:
-        rec = entry.record
+        rec = entry.head
         platform_groups[entry.platform_slug].append(entry)
         names[HubKind.PLATFORM].setdefault(entry.platform_slug, rec.platform)
         cat = slugify(rec.category)
@@ -141,7 +141,7 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
     hub_of = {(h.kind, h.slug): h for h in (*platforms, *categories, *tags)}
 
     related = {
-        e.slug: tuple(by_slug[s] for s in dict.fromkeys(e.record.related) if s in by_slug)
+        e.slug: tuple(by_slug[s] for s in dict.fromkeys(e.head.related) if s in by_slug)
         for e in ordered
     }
 
@@ -150,7 +150,7 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
     generated = {h.url_path for h in hub_of.values()} | {"/search/", "/"}
     addresses = {e.url_path.lower() for e in ordered}
     pages = {page_file(path).lower() for path in (*generated, *addresses)}
-    candidates = sorted((Redirect(alias, entry) for entry in ordered for alias in entry.record.aliases),
+    candidates = sorted((Redirect(alias, entry) for entry in ordered for alias in entry.head.aliases),
                         key=lambda r: r.path)
     redirect_files: dict[str, Redirect] = {}
     for candidate in candidates:
@@ -166,12 +166,12 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
         parents = (target.rsplit("/", i)[0] for i in range(1, target.count("/") + 1))
         if (target in pages or target in folders or any(p in files for p in parents)
                 or alias.strip("/").split("/")[0].lower() in RESERVED_TOP_LEVEL):
-            problems.append(_located(entry, ("aliases", entry.record.aliases.index(alias)),
+            problems.append(_located(entry, ("aliases", entry.head.aliases.index(alias)),
                                      f"the alias {alias} would overwrite a page the site"
                                      " generates"))
         elif first is not redirect:
             if first.path.lower() != alias.lower():  # the same alias twice: check_entries reports it
-                problems.append(_located(entry, ("aliases", entry.record.aliases.index(alias)),
+                problems.append(_located(entry, ("aliases", entry.head.aliases.index(alias)),
                                          f"the alias {alias} is the same page as {first.path}"
                                          f" (of {first.target.display})"))
         else:

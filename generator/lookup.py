@@ -31,8 +31,7 @@ from .errors import ContentErrors, Problem, Severity, field_path
 from .load import read_document
 
 if TYPE_CHECKING:  # `fixdex lookup` on a built index needs neither Pydantic nor the models
-    from .model import Record
-    from .validate import Entry
+    from .validate import Entry, Head
 
 INDEX_VERSION = 1
 MAX_TOKENS = 4000
@@ -170,7 +169,7 @@ class RecordTokens:
     words: frozenset[str]
 
 
-def record_tokens(record: Record) -> RecordTokens:
+def record_tokens(record: Head) -> RecordTokens:
     seen: set[tuple[str, ...]] = set()
     forms = []
     for text in (record.signature, *record.also_seen_as):
@@ -198,7 +197,7 @@ def build_index(entries: Sequence[Entry], base_path: str = "/",
     ordered = sorted(entries, key=lambda e: (e.platform_slug, e.slug))
     base = base_path if base_path.endswith("/") else base_path + "/"
     per_record = [tokens[e.slug] if tokens is not None and e.slug in tokens
-                  else record_tokens(e.record) for e in ordered]
+                  else record_tokens(e.head) for e in ordered]
     record_forms = [t.forms for t in per_record]
     df: dict[str, int] = {}
     for record in per_record:
@@ -210,7 +209,7 @@ def build_index(entries: Sequence[Entry], base_path: str = "/",
     return {
         "version": INDEX_VERSION,
         "records": [
-            [e.slug, e.record.title, e.record.signature, f"{base}{e.platform_slug}/{e.slug}/"]
+            [e.slug, e.head.title, e.head.signature, f"{base}{e.platform_slug}/{e.slug}/"]
             for e in ordered
         ],
         "vocab": vocab,
@@ -384,7 +383,7 @@ def examples_problems(entries: Sequence[Entry],
     by_slug = {e.slug: e for e in entries}
     problems: list[Problem] = []
     for entry in sorted(entries, key=lambda e: e.display):
-        rec = entry.record
+        rec = entry.head
         for i, example in enumerate(rec.examples):
             found = search(index, example, limit=1)
             if not found:

@@ -191,7 +191,7 @@ class Renderer:
         return self._link(hub.name, hub.url_path, len(hub.entries))
 
     def _entry_link(self, entry: Entry) -> Link:
-        return self._link(entry.record.title, entry.url_path)
+        return self._link(entry.head.title, entry.url_path)
 
     def _render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(site=self.view, **context)
@@ -319,9 +319,9 @@ class Renderer:
             " signature, causes and fixes."
         )
         if hub.kind is HubKind.PLATFORM:
-            groups = self._groups_for(hub, lambda e: (HubKind.CATEGORY, e.record.category))
+            groups = self._groups_for(hub, lambda e: (HubKind.CATEGORY, e.head.category))
         else:
-            groups = self._groups_for(hub, lambda e: (HubKind.PLATFORM, e.record.platform))
+            groups = self._groups_for(hub, lambda e: (HubKind.PLATFORM, e.head.platform))
         listing = ListingView(
             heading=f"{noun[hub.kind]}: {hub.name}" if hub.kind is HubKind.TAG else hub.name,
             description=description,
@@ -350,12 +350,12 @@ class Renderer:
     def redirect_page(self, redirect: Redirect) -> str:
         target = redirect.target
         page = Page(
-            title=f"Moved: {target.record.title}",
-            description=target.record.summary,
+            title=f"Moved: {target.head.title}",
+            description=target.head.summary,
             canonical=self.site.absolute(target.url_path),
             noindex=True,
         )
-        view = RedirectView(self.site.href(target.url_path), target.record.title)
+        view = RedirectView(self.site.href(target.url_path), target.head.title)
         return self._render("redirect.html", page=page, redirect=view)
 
     def not_found_page(self) -> str:
@@ -366,22 +366,22 @@ class Renderer:
 
     def sitemap(self) -> str:
         site = self.site
-        latest = max((e.record.updated for e in site.entries), default=None)
+        latest = max((e.head.updated for e in site.entries), default=None)
         urls = [SitemapUrl(site.absolute("/"), latest.isoformat() if latest else None)]
         for hub in (*site.platforms, *site.categories, *site.tags):
             urls.append(SitemapUrl(site.absolute(hub.url_path),
-                                   max(e.record.updated for e in hub.entries).isoformat()))
+                                   max(e.head.updated for e in hub.entries).isoformat()))
         for entry in site.entries:
-            urls.append(SitemapUrl(site.absolute(entry.url_path), entry.record.updated.isoformat()))
+            urls.append(SitemapUrl(site.absolute(entry.url_path), entry.head.updated.isoformat()))
         urls.sort(key=lambda u: u.loc)
         return self._render("sitemap.xml", urls=urls)
 
     def feed(self, limit: int = 20) -> str:
         """Atom feed of the most recently updated records (ties broken by address)."""
         site = self.site
-        recent = sorted(site.entries, key=lambda e: (-e.record.updated.toordinal(), e.url_path))
-        items = [FeedItem(e.record.title, site.absolute(e.url_path), e.record.summary,
-                          f"{e.record.updated.isoformat()}T00:00:00Z", e.record.platform)
+        recent = sorted(site.entries, key=lambda e: (-e.head.updated.toordinal(), e.url_path))
+        items = [FeedItem(e.head.title, site.absolute(e.url_path), e.head.summary,
+                          f"{e.head.updated.isoformat()}T00:00:00Z", e.head.platform)
                  for e in recent[:limit]]
         updated = items[0].updated if items else "1970-01-01T00:00:00Z"
         return self._render("feed.xml", feed_url=site.absolute("/feed.xml"),
@@ -391,9 +391,9 @@ class Renderer:
         """`api/errors.json`: every error for tools, one object each, in address order."""
         site = self.site
         errors = [
-            {"slug": e.slug, "title": e.record.title, "signature": e.record.signature,
-             "platform": e.record.platform, "category": e.record.category,
-             "url": site.absolute(e.url_path), "updated": e.record.updated.isoformat()}
+            {"slug": e.slug, "title": e.head.title, "signature": e.head.signature,
+             "platform": e.head.platform, "category": e.head.category,
+             "url": site.absolute(e.url_path), "updated": e.head.updated.isoformat()}
             for e in site.entries
         ]
         return json.dumps({"errors": errors}, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
@@ -423,17 +423,17 @@ class Renderer:
         the listings whose records changed in a way they show.
         """
         site = self.site
-        listed = repr([(e.url_path, e.record.title, e.record.platform, e.record.category)
+        listed = repr([(e.url_path, e.head.title, e.head.platform, e.head.category)
                        for e in site.entries])
         hubs = repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
                      for h in (*site.platforms, *site.categories, *site.tags)])
-        dated = repr([(e.url_path, e.record.updated.isoformat(), e.record.platform,
-                       e.record.category, e.record.tags) for e in site.entries])
-        recent = repr([(e.url_path, e.record.title, e.record.summary, e.record.platform,
-                        e.record.updated.isoformat()) for e in site.entries])
-        tools = repr([(e.slug, e.record.title, e.record.signature, e.record.platform,
-                       e.record.category, e.record.updated.isoformat(), e.record.also_seen_as,
-                       e.record.examples) for e in site.entries])
+        dated = repr([(e.url_path, e.head.updated.isoformat(), e.head.platform,
+                       e.head.category, e.head.tags) for e in site.entries])
+        recent = repr([(e.url_path, e.head.title, e.head.summary, e.head.platform,
+                        e.head.updated.isoformat()) for e in site.entries])
+        tools = repr([(e.slug, e.head.title, e.head.signature, e.head.platform,
+                       e.head.category, e.head.updated.isoformat(), e.head.also_seen_as,
+                       e.head.examples) for e in site.entries])
         jobs: list[tuple[str, str, Callable[[], str]]] = [
             ("index.html", listed + hubs, self.home_page),
             ("404.html", listed, self.not_found_page),
@@ -446,12 +446,12 @@ class Renderer:
         ]
         for hub in (*site.platforms, *site.categories, *site.tags):
             shown = repr([(hub.kind.value, hub.name, hub.description), [
-                (e.url_path, e.record.title, e.record.platform, e.record.category)
+                (e.url_path, e.head.title, e.head.platform, e.head.category)
                 for e in hub.entries]])
             jobs.append((page_file(hub.url_path), shown, partial(self.hub_page, hub)))
         for redirect in site.redirects:
             target = redirect.target
-            shown = repr((redirect.path, target.url_path, target.record.title,
-                          target.record.summary))
+            shown = repr((redirect.path, target.url_path, target.head.title,
+                          target.head.summary))
             jobs.append((redirect.file_path, shown, partial(self.redirect_page, redirect)))
         return jobs

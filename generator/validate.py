@@ -8,11 +8,14 @@ node trees around.
 
 from __future__ import annotations
 
+import datetime as dt
+import pickle
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -39,19 +42,59 @@ _MODELS_AT: dict[tuple[str, ...], type[BaseModel]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What other pages show of a record (listings, feeds, the search index, related links)
+    and what the whole-site checks read. A build keeps this for every record; the full
+    record travels pickled and is unpickled only where its own page is rendered."""
+
+    title: str
+    summary: str
+    platform: str
+    category: str
+    tags: tuple[str, ...]
+    updated: dt.date
+    signature: str
+    also_seen_as: tuple[str, ...]
+    examples: tuple[str, ...]
+    related: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rec: Record) -> Head:
+        return cls(rec.title, rec.summary, rec.platform, rec.category, tuple(rec.tags),
+                   rec.updated, rec.signature, tuple(rec.also_seen_as), tuple(rec.examples),
+                   tuple(rec.related), tuple(rec.aliases))
+
+
 @dataclass(frozen=True)
 class Entry:
     """A valid record and where it came from."""
 
-    record: Record
+    head: Head
     slug: str
     platform_slug: str
     path: Path
     display: str
+    pickled: bytes = field(repr=False)
+    """The full `Record`, pickled: ten thousand of them as objects would dominate a build's
+    memory, and every process but the one rendering the page only needs the head."""
+
+    @cached_property
+    def record(self) -> Record:
+        """The full record (unpickled on first use)."""
+        return cast(Record, pickle.loads(self.pickled))
 
     @property
     def url_path(self) -> str:
         return f"/{self.platform_slug}/{self.slug}/"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the unpickled record: it is in `pickled` already."""
+        return {k: v for k, v in self.__dict__.items() if k != "record"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 def _describe(value: Any) -> str:
@@ -164,7 +207,10 @@ def validate_record(path: Path, display: str, ctx: ValidationContext,
         ))
     if problems:
         raise ContentErrors(problems)
-    return Entry(record, slug, folder, path, display)
+    entry = Entry(Head.of(record), slug, folder, path, display,
+                  pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+    entry.__dict__["record"] = record  # what `record` would unpickle: it is at hand
+    return entry
 
 
 def _normalise_signature(text: str) -> str:
@@ -204,7 +250,7 @@ def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -
     paths: dict[str, tuple[Entry, str]] = {}
 
     for entry in entries:
-        rec = entry.record
+        rec = entry.head
         if (other := by_slug.get(entry.slug)) is not None:
             problems.append(Problem(entry.display, 0, 0, "",
                                     f"the slug '{entry.slug}' is already used by {other.display};"
@@ -212,10 +258,10 @@ def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -
         else:
             by_slug[entry.slug] = entry
         if (first := platform_names.setdefault(entry.platform_slug, entry)) is not entry and (
-            first.record.platform != rec.platform
+            first.head.platform != rec.platform
         ):
             problems.append(_problem(entry, ("platform",),
-                                     f"'{rec.platform}' is spelled '{first.record.platform}'"
+                                     f"'{rec.platform}' is spelled '{first.head.platform}'"
                                      f" in {first.display}; use one spelling per platform"))
         forms = [("signature",), *(("also_seen_as", i) for i in range(len(rec.also_seen_as)))]
         texts = [rec.signature, *rec.also_seen_as]
@@ -240,7 +286,7 @@ def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -
                 paths[alias.lower()] = (entry, "the address" if i == 0 else "an alias")
 
     for entry in entries:
-        for i, slug in enumerate(entry.record.related):
+        for i, slug in enumerate(entry.head.related):
             if slug == entry.slug:
                 problems.append(_problem(entry, ("related", i), "a record cannot be related to itself"))
             elif slug not in by_slug and slug not in broken:

@@ -34,12 +34,11 @@ class OutputError(Exception):
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
     import ctypes  # only when a build is about to be swapped in: it is slow to import
-    import ctypes.util
 
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
+    try:  # the C library is already loaded: no find_library, which runs ldconfig and gcc
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
         return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False
@@ -177,17 +176,8 @@ def journal_path(out: Path) -> Path:
     return out.parent / f".{out.name}.journal"
 
 
-def _clone(source: Path, target: Path) -> None:
-    """Copy a folder tree with hard links (no data is copied), links kept as links.
-
-    GNU cp does it in C, several times faster than Python's walk; elsewhere, copytree.
-    """
-    if sys.platform.startswith("linux") and shutil.which("cp"):
-        done = subprocess.run(["cp", "-al", "--", str(source), str(target)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if done.returncode == 0:
-            return
-        shutil.rmtree(target, ignore_errors=True)
+def _copy_with_links(source: Path, target: Path) -> None:
+    """Copy a folder tree with hard links (no data is copied), links kept as links."""
 
     def link(src: str, dst: str) -> None:
         try:
@@ -207,6 +197,10 @@ class Update:
     killed at any moment, see the old site or the new one, never a mix. A journal marks the
     update as under way; if the build is killed, the next one finds it and rebuilds cold
     instead of trusting the cache's manifest.
+
+    The clone is started on entry, by GNU cp in the background where there is one (C, several
+    times faster than Python's walk), so that it overlaps reading and linking the records;
+    `ready()` waits for it.
     """
 
     def __init__(self, out: Path, files: int) -> None:
@@ -216,6 +210,8 @@ class Update:
         self.clone = self.out.parent / f".{self.out.name}.building"
         self._previous = self.out.parent / f".{self.out.name}.previous"
         self._files = files
+        self._copying: subprocess.Popen[bytes] | None = None
+        self._ready = False
         self._committed = False
 
     def __enter__(self) -> Update:
@@ -223,14 +219,26 @@ class Update:
         for leftover in (self.clone, self._previous):
             if leftover.exists():
                 shutil.rmtree(leftover)
-        _clone(self.out, self.clone)
+        if sys.platform.startswith("linux") and shutil.which("cp"):
+            self._copying = subprocess.Popen(
+                ["cp", "-al", "--", str(self.out), str(self.clone)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 
+    def ready(self) -> Path:
+        """The finished clone (made here, in Python, if cp could not make it)."""
+        if not self._ready:
+            if self._copying is None or self._copying.wait() != 0:
+                shutil.rmtree(self.clone, ignore_errors=True)
+                _copy_with_links(self.out, self.clone)
+            self._ready = True
+        return self.clone
+
     def remove(self, rel: str) -> None:
-        remove_file(self.clone, rel)
+        remove_file(self.ready(), rel)
 
     def commit(self) -> None:
-        if _exchange(self.clone, self.out):
+        if _exchange(self.ready(), self.out):
             self._committed = True
             dispose(self.clone, self._files)
         else:
@@ -242,9 +250,15 @@ class Update:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if not self._committed:  # failed before the swap: the published site is untouched
-            shutil.rmtree(self.clone, ignore_errors=True)
-            self.journal.unlink(missing_ok=True)
+        if self._committed:
+            return
+        # Failed, or nothing to change: the published site is untouched; drop the clone.
+        if self._copying is not None and self._copying.poll() is None:
+            self._copying.kill()
+            self._copying.wait()
+        if self.clone.exists():
+            dispose(self.clone, self._files)
+        self.journal.unlink(missing_ok=True)
 
 
 def check_usable(out_path: Path, protected: tuple[Path, ...] = ()) -> None:

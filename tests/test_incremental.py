@@ -106,3 +106,31 @@ def test_interrupted_update_is_redone_in_full(project: Path) -> None:
     assert run.code == 0, run.err
     assert not journal.exists()
     _assert_same_as_cold(project)
+
+
+def test_a_cache_written_by_other_code_is_ignored(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache from another release or a local edit of the generator is never unpickled into
+    objects whose classes have changed since: it reads as empty."""
+    from generator import cache
+
+    records = {b"k" * 16: b"pickled record"}
+    cache.Cache(tmp_path).save_records(records, {cache.shard_of(b"k" * 16)})
+    assert cache.Cache(tmp_path).records() == records
+    monkeypatch.setattr(cache, "CODE_IDENTITY", cache.CODE_IDENTITY + "-edited")
+    assert cache.Cache(tmp_path).records() == {}
+
+
+def test_a_site_without_its_manifest_is_rebuilt_whole(project: Path) -> None:
+    """The published folder is there but the cache is gone (or from other code): the build
+    cannot trust what is on disk, so it writes the site anew and swaps it in."""
+    shutil.rmtree(project / ".fixdex-cache")
+    record = _records(project)[3]
+    record.write_text(record.read_text().replace('quick_fix: "', 'quick_fix: "First, ', 1))
+    run = fixdex("build", cwd=project)
+    assert run.code == 0, run.err
+    written = int(re.search(r"\((\d+) written\)", run.err).group(1))
+    assert written == len(tree(project / "site")), run.err
+    _assert_same_as_cold(project)
+    run = fixdex("build", cwd=project)
+    assert run.code == 0 and "(nothing changed)" in run.err, run.err
