@@ -85,7 +85,7 @@ class Entry:
         """The full record (unpickled on first use)."""
         return cast(Record, pickle.loads(self.pickled))
 
-    @property
+    @cached_property
     def url_path(self) -> str:
         return f"/{self.platform_slug}/{self.slug}/"
 
