@@ -19,6 +19,7 @@ from markupsafe import Markup
 from .link import Hub, HubKind, Redirect, Site, page_file
 from .lookup import RecordTokens, build_index
 from .markdown import render_block, render_inline, render_item
+from .model import Record
 from .validate import Entry
 
 
@@ -198,8 +199,7 @@ class Renderer:
 
     # -- pages ---------------------------------------------------------------------------
 
-    def error_view(self, entry: Entry) -> ErrorView:
-        rec = entry.record
+    def error_view(self, entry: Entry, rec: Record) -> ErrorView:
         view = ErrorView(
             title=rec.title,
             summary=rec.summary,
@@ -246,7 +246,7 @@ class Renderer:
 
     def error_page(self, entry: Entry) -> str:
         rec = entry.record
-        view = self.error_view(entry)
+        view = self.error_view(entry, rec)
         canonical = self.site.absolute(entry.url_path)
         crumbs = (view.platform, view.category)
         jsonld = script_json([

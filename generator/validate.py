@@ -80,18 +80,20 @@ class Entry:
     """The full `Record`, pickled: ten thousand of them as objects would dominate a build's
     memory, and every process but the one rendering the page only needs the head."""
 
-    @cached_property
+    @property
     def record(self) -> Record:
-        """The full record (unpickled on first use)."""
-        return cast(Record, pickle.loads(self.pickled))
+        """The full record: unpickled on each use (a render worker keeps none of them alive),
+        except where validation has just made it."""
+        made = self.__dict__.get("_record")
+        return made if made is not None else cast(Record, pickle.loads(self.pickled))
 
     @cached_property
     def url_path(self) -> str:
         return f"/{self.platform_slug}/{self.slug}/"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the unpickled record: it is in `pickled` already."""
-        return {k: v for k, v in self.__dict__.items() if k != "record"}
+        """Pickled without the record object: it is in `pickled` already."""
+        return {k: v for k, v in self.__dict__.items() if k != "_record"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -209,7 +211,7 @@ def validate_record(path: Path, display: str, ctx: ValidationContext,
         raise ContentErrors(problems)
     entry = Entry(Head.of(record), slug, folder, path, display,
                   pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-    entry.__dict__["record"] = record  # what `record` would unpickle: it is at hand
+    entry.__dict__["_record"] = record  # what `record` would unpickle: it is at hand
     return entry
 
 
