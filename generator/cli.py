@@ -120,8 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if result.site is not None:
         from .lookup import examples_problems
 
-        tokens = {r.entry.slug: r.tokens for r in result.records}
-        result.problems.extend(examples_problems(result.site.entries, tokens))
+        result.problems.extend(examples_problems(result.site.entries, result.tokens))
         result.problems.sort()
     if args.previous_sitemap is not None and result.site is not None:
         if not args.previous_sitemap.is_file():
@@ -161,8 +160,7 @@ def _lookup_index(args: argparse.Namespace) -> dict:
     if result.site is None or not result.ok:
         print(format_problems(result.problems), file=sys.stderr)
         raise UsageError("the records have errors; fix them (fixdex check) to look errors up")
-    tokens = {r.entry.slug: r.tokens for r in result.records}
-    return build_index(result.site.entries, result.site.base_path, tokens)
+    return build_index(result.site.entries, result.site.base_path, result.tokens)
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
