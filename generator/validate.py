@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -42,11 +42,11 @@ _MODELS_AT: dict[tuple[str, ...], type[BaseModel]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+class Head(NamedTuple):
     """What other pages show of a record (listings, feeds, the search index, related links)
     and what the whole-site checks read. A build keeps this for every record; the full
-    record travels pickled and is unpickled only where its own page is rendered."""
+    record travels pickled and is unpickled only where its own page is rendered. (A tuple:
+    ten thousand of them are unpickled by every build.)"""
 
     title: str
     summary: str
@@ -74,7 +74,9 @@ class Entry:
     head: Head
     slug: str
     platform_slug: str
-    path: Path
+    file: str
+    """The record file's path, as text: a `Path` costs more to unpickle than the rest of
+    the entry, and is needed only to read the file again to locate a problem."""
     display: str
     pickled: bytes = field(repr=False)
     """The full `Record`, pickled: ten thousand of them as objects would dominate a build's
@@ -86,6 +88,10 @@ class Entry:
         except where validation has just made it."""
         made = self.__dict__.get("_record")
         return made if made is not None else cast(Record, pickle.loads(self.pickled))
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
     @cached_property
     def url_path(self) -> str:
@@ -209,7 +215,7 @@ def validate_record(path: Path, display: str, ctx: ValidationContext,
         ))
     if problems:
         raise ContentErrors(problems)
-    entry = Entry(Head.of(record), slug, folder, path, display,
+    entry = Entry(Head.of(record), slug, folder, str(path), display,
                   pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
     entry.__dict__["_record"] = record  # what `record` would unpickle: it is at hand
     return entry
