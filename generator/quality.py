@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -177,13 +177,16 @@ def content_warnings(items: Sequence[tuple[Entry, Notes]]) -> list[Problem]:
     at = _Locator()
     warnings = [at.problem(entry, loc, message)
                 for entry, notes in items for loc, message in notes.warnings]
+    # Count first (in C), then gather places only for the few sentences that repeat.
+    counts = Counter(key for _, notes in items for key, _ in notes.sentences)
+    repeated = {key for key, n in counts.items() if n >= REPEAT_LIMIT}
     seen_in: dict[bytes, list[tuple[Entry, Location]]] = defaultdict(list)
-    for entry, notes in items:
-        for key, loc in notes.sentences:
-            seen_in[key].append((entry, loc))
+    if repeated:
+        for entry, notes in items:
+            for key, loc in notes.sentences:
+                if key in repeated:
+                    seen_in[key].append((entry, loc))
     for places in seen_in.values():
-        if len(places) < REPEAT_LIMIT:
-            continue
         for entry, loc in places:
             others = [e.display for e, _ in places if e is not entry]
             shown = ", ".join(others[:2]) + (f" and {len(others) - 2} more" if len(others) > 2 else "")
