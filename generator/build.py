@@ -282,13 +282,15 @@ def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes, bytes | 
     return done
 
 
-def _render_all(run: _Render, jobs: int) -> dict[str, bytes]:
+def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = None
+                ) -> dict[str, bytes]:
     """Every file of the run, made on all cores and written by this process alone: {file:
     digest of its bytes}.
 
     One writer, because files created from two processes at once cost the kernel several
     times the system time of the same files created from one (10,000 pages: about 5 s instead
-    of 1 s here), while this process is otherwise idle.
+    of 1 s here), while this process is otherwise idle. `meanwhile` runs here once the
+    workers have started.
     """
     global _RUN
     _RUN = run
@@ -302,6 +304,8 @@ def _render_all(run: _Render, jobs: int) -> dict[str, bytes]:
     try:
         results = (pool.imap_unordered(_render_task, tasks) if pool is not None
                    else map(_render_task, tasks))
+        if meanwhile is not None:
+            meanwhile()
         for done in results:
             for rel, data_digest, data in done:
                 if data is not None:
@@ -318,13 +322,17 @@ def _render_all(run: _Render, jobs: int) -> dict[str, bytes]:
     return digests
 
 
+Key = Callable[[], bytes]
+
+
 def _site_outputs(renderer: Renderer, project: Project,
-                  site_key: bytes) -> list[tuple[str, bytes, Make]]:
+                  site_key: bytes) -> list[tuple[str, Key, Make]]:
     """Everything but the error pages (hubs, home, feeds, redirects, static assets), each
-    as (file, input key, how to make its bytes): a file whose key is unchanged is skipped."""
-    outputs: list[tuple[str, bytes, Make]] = []
+    as (file, its input key, how to make its bytes): a file whose key is unchanged is
+    skipped. Keys are computed when asked for."""
+    outputs: list[tuple[str, Key, Make]] = []
     for rel, inputs, make in renderer.site_jobs():
-        outputs.append((rel, digest(site_key, rel, inputs),
+        outputs.append((rel, lambda rel=rel, inputs=inputs: digest(site_key, rel, inputs()),
                         lambda make=make: make().encode("utf-8")))
     static = project.templates / STATIC_DIR
     if static.is_dir():
@@ -332,7 +340,7 @@ def _site_outputs(renderer: Renderer, project: Project,
             if path.is_file() and not path.is_symlink():
                 data = path.read_bytes()
                 outputs.append((f"{STATIC_DIR}/{path.relative_to(static).as_posix()}",
-                                digest(data), lambda data=data: data))
+                                lambda data=data: digest(data), lambda data=data: data))
     return outputs
 
 
@@ -358,15 +366,21 @@ def _page_keys(site: Site, record_key: dict[str, bytes], site_key: bytes) -> dic
 
 
 def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                keys: dict[str, bytes], site_key: bytes, lock: bool = True) -> Manifest:
+                site_key: bytes, lock: bool = True) -> Manifest:
     """Write the whole site into a new folder and swap it in."""
-    assert result.site is not None
+    site = result.site
+    assert site is not None
     outputs = _site_outputs(renderer, project, site_key)
-    manifest = Manifest(page_keys={**keys, **{rel: key for rel, key, _ in outputs}})
+    manifest = Manifest()
+
+    def keys() -> None:  # only for the manifest: made while the workers render
+        manifest.page_keys = _page_keys(site, result.record_keys, site_key)
+        manifest.page_keys.update((rel, key()) for rel, key, _ in outputs)
+
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
-        run = _Render(renderer, result.site.entries, [(rel, make) for rel, _, make in outputs],
+        run = _Render(renderer, site.entries, [(rel, make) for rel, _, make in outputs],
                       output.staging)
-        manifest.files = _render_all(run, jobs)
+        manifest.files = _render_all(run, jobs, meanwhile=keys)
         manifest.files[MARKER] = digest(MARKER_TEXT)
         result.files = result.written = len(manifest.files)
         output.commit(result.files)
@@ -374,14 +388,14 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
 
 
 def _write_incremental(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                       keys: dict[str, bytes], site_key: bytes, old: Manifest,
-                       update: Update) -> Manifest:
+                       site_key: bytes, old: Manifest, update: Update) -> Manifest:
     """Render only files whose inputs changed; replace only files whose bytes changed."""
     assert result.site is not None
+    keys = _page_keys(result.site, result.record_keys, site_key)
     manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
     others: list[tuple[str, Make]] = []
-    for rel, key, make in _site_outputs(renderer, project, site_key):
-        manifest.page_keys[rel] = key
+    for rel, key_of, make in _site_outputs(renderer, project, site_key):
+        manifest.page_keys[rel] = key = key_of()
         if old.page_keys.get(rel) == key and rel in old.files:
             manifest.files[rel] = old.files[rel]
         else:
@@ -494,10 +508,9 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file
             return None
         site_key = _site_key(result.site, project)
-        keys = _page_keys(result.site, result.record_keys, site_key)
         if old is not None and update is not None:
-            return _write_incremental(project, renderer, result, jobs, keys, site_key, old, update)
-        return _write_cold(project, renderer, result, jobs, keys, site_key, lock=lock)
+            return _write_incremental(project, renderer, result, jobs, site_key, old, update)
+        return _write_cold(project, renderer, result, jobs, site_key, lock=lock)
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -415,43 +415,63 @@ class Renderer:
 
     # -- everything ----------------------------------------------------------------------
 
-    def site_jobs(self) -> list[tuple[str, str, Callable[[], str]]]:
+    def site_jobs(self) -> list[tuple[str, Callable[[], str], Callable[[], str]]]:
         """Every output file except the error pages: (file, what it depends on, how to make it).
 
-        The middle part is a text that changes whenever the file's content could (besides the
-        templates and settings, which the build adds), so an incremental build renders only
-        the listings whose records changed in a way they show.
+        The middle part gives a text that changes whenever the file's content could (besides
+        the templates and settings, which the build adds), so an incremental build renders only
+        the listings whose records changed in a way they show. It is computed only when asked
+        for (a cold build asks while the pages render).
         """
         site = self.site
-        listed = repr([(e.url_path, e.head.title, e.head.platform, e.head.category)
-                       for e in site.entries])
-        hubs = repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
-                     for h in (*site.platforms, *site.categories, *site.tags)])
-        dated = repr([(e.url_path, e.head.updated.isoformat(), e.head.platform,
-                       e.head.category, e.head.tags) for e in site.entries])
-        recent = repr([(e.url_path, e.head.title, e.head.summary, e.head.platform,
-                        e.head.updated.isoformat()) for e in site.entries])
-        tools = repr([(e.slug, e.head.title, e.head.signature, e.head.platform,
-                       e.head.category, e.head.updated.isoformat(), e.head.also_seen_as,
-                       e.head.examples) for e in site.entries])
-        jobs: list[tuple[str, str, Callable[[], str]]] = [
-            ("index.html", listed + hubs, self.home_page),
+
+        @cache
+        def listed() -> str:
+            return repr([(e.url_path, e.head.title, e.head.platform, e.head.category)
+                         for e in site.entries])
+
+        @cache
+        def hubs() -> str:
+            return repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
+                         for h in (*site.platforms, *site.categories, *site.tags)])
+
+        @cache
+        def tools() -> str:
+            return repr([(e.slug, e.head.title, e.head.signature, e.head.platform,
+                          e.head.category, e.head.updated.isoformat(), e.head.also_seen_as,
+                          e.head.examples) for e in site.entries])
+
+        def dated() -> str:
+            return repr([(e.url_path, e.head.updated.isoformat(), e.head.platform,
+                          e.head.category, e.head.tags) for e in site.entries]) + hubs()
+
+        def recent() -> str:
+            return repr([(e.url_path, e.head.title, e.head.summary, e.head.platform,
+                          e.head.updated.isoformat()) for e in site.entries])
+
+        def hub_shown(hub: Hub) -> str:
+            return repr([(hub.kind.value, hub.name, hub.description), [
+                (e.url_path, e.head.title, e.head.platform, e.head.category)
+                for e in hub.entries]])
+
+        def redirect_shown(redirect: Redirect) -> str:
+            target = redirect.target
+            return repr((redirect.path, target.url_path, target.head.title, target.head.summary))
+
+        jobs: list[tuple[str, Callable[[], str], Callable[[], str]]] = [
+            ("index.html", lambda: listed() + hubs(), self.home_page),
             ("404.html", listed, self.not_found_page),
-            ("sitemap.xml", dated + hubs, self.sitemap),
-            ("robots.txt", "", self.robots),
+            ("sitemap.xml", dated, self.sitemap),
+            ("robots.txt", str, self.robots),
             ("feed.xml", recent, self.feed),
             ("api/errors.json", tools, self.errors_json),
-            ("search/index.html", "", self.search_page),
+            ("search/index.html", str, self.search_page),
             ("search/index.json", tools, self.search_index),
         ]
         for hub in (*site.platforms, *site.categories, *site.tags):
-            shown = repr([(hub.kind.value, hub.name, hub.description), [
-                (e.url_path, e.head.title, e.head.platform, e.head.category)
-                for e in hub.entries]])
-            jobs.append((page_file(hub.url_path), shown, partial(self.hub_page, hub)))
+            jobs.append((page_file(hub.url_path), partial(hub_shown, hub),
+                         partial(self.hub_page, hub)))
         for redirect in site.redirects:
-            target = redirect.target
-            shown = repr((redirect.path, target.url_path, target.head.title,
-                          target.head.summary))
-            jobs.append((redirect.file_path, shown, partial(self.redirect_page, redirect)))
+            jobs.append((redirect.file_path, partial(redirect_shown, redirect),
+                         partial(self.redirect_page, redirect)))
         return jobs
