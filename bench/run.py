@@ -1,6 +1,6 @@
 """Benchmark fixdex builds: cold, no-op, one record changed, one template changed.
 
-    python bench/run.py [N ...]        (default: 1000 10000 50000)
+    python bench/run.py [N ...] [--runs R]    (default: 1000 10000 50000, one run)
 
 For each N, a deterministic corpus is made with bench/make_corpus.py under bench/out/, and
 `fixdex build` is run as a user would run it (a separate process, default --jobs). Wall time
@@ -12,9 +12,11 @@ nothing here passes or fails.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -142,13 +144,22 @@ def measure(n: int) -> dict[str, tuple[float, int]]:
     return results
 
 
-def main(sizes: list[int]) -> None:
-    print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+def main(sizes: list[int], runs: int) -> None:
+    print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]},"
+          f" median of {runs} run{'s' if runs > 1 else ''}")
     print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}")
     for n in sizes:
-        for case, (seconds, peak) in measure(n).items():
+        rounds = [measure(n) for _ in range(runs)]
+        for case in rounds[0]:
+            seconds = statistics.median(r[case][0] for r in rounds)
+            peak = statistics.median(r[case][1] for r in rounds)
             print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}", flush=True)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1000, 10000, 50000])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 50000])
+    parser.add_argument("--runs", type=int, default=1,
+                        help="run every case this many times and report the medians")
+    options = parser.parse_args()
+    main(options.sizes, options.runs)
