@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -86,12 +87,45 @@ _NOISE_RULES = (
     r"[0-9]+(?:[.,][0-9]+)+",
 )
 _TOKENS = r"[a-z0-9]+(?:_[a-z0-9]+)*"
-_BEFORE = [re.compile(p) for p in _BEFORE_ESCAPES]
 _ESCAPE = re.compile(_ESCAPES)
-_NOISE = [re.compile(p) for p in _NOISE_RULES]
 _TOKEN = re.compile(_TOKENS)
 _DIGIT = re.compile(r"[0-9]")
 _HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def _compiled(rules: Sequence[str], parts: Sequence[str]) -> list[re.Pattern[str]]:
+    """The rules compiled, each checked to hold its `part`: `_strip_noise` names the rules by
+    position and skips each where it cannot match, so a rule edited, added or moved without
+    updating it fails at import instead of quietly matching less."""
+    if len(rules) != len(parts) or any(
+            part not in rule for rule, part in zip(rules, parts, strict=True)):
+        raise RuntimeError("lookup: NORM_RULES changed; update _strip_noise and its tests too")
+    return [re.compile(rule) for rule in rules]
+
+
+_MONTHS = "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_PATH_PART = "[a-z0-9_.@~+$%-]"
+(_WINDOWS_PATH,) = _compiled(_BEFORE_ESCAPES, ("[a-z]:(?:\\\\+",))
+(_REQUEST_ID, _PREFIXED_ID, _UUID, _HEX_NUMBER, _ISO_TIME, _HTTP_DATE, _NGINX_DATE,
+ _SYSLOG_DATE, _CLOCK, _PATH, _SOURCE_FILE, _LINE_NO, _LINE_COL, _NUMBER) = _compiled(
+    _NOISE_RULES, (
+        "(?:request|trace|span|correlation)[_ -]?id", "|thread|asst|batch|resp|gen)[_-]",
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", "0x[0-9a-f]+", "[0-9]{4}[-/.][0-9]{1,2}[-/.]",
+        _DAY + ",? [0-9]{1,2}[ -]" + _MONTH, "[0-9]{1,2}/" + _MONTH,
+        "(?=[0-9]{1,2}:[0-9]{2})", "[0-9]{1,2}:[0-9]{2}:[0-9]{2}", f"(?:/{_PATH_PART}+){{2,}}",
+        r"\." + _SOURCE_EXT + "(?::[0-9]+){0,2}(?![a-z0-9])", "line [0-9]+", ":[0-9]+:[0-9]+",
+        "[0-9]+(?:[.,][0-9]+)+",
+    ))
+# Short patterns every match of a rule contains, without the rule's leading look-behind (which
+# keeps `re` from skipping ahead to where a match could start): cheap to search for first.
+_PREFIXED_ID_PART = re.compile(r"[_-][a-z._-]*[0-9*]")
+_UUID_PART = re.compile(r"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-")
+_HTTP_DATE_PART = re.compile("[0-9][ -]" + _MONTHS)
+_SYSLOG_DATE_PART = re.compile(":[0-9]{2}")
+_CLOCK_PART = re.compile(":[0-9]{2}:[0-9]{2}")
+_PATH_PARTS = re.compile(f"/{_PATH_PART}+/{_PATH_PART}")
+# A line number after the extension starts with ":", which is neither letter nor digit.
+_SOURCE_FILE_PART = re.compile(r"\." + _SOURCE_EXT + "(?![a-z0-9])")
 
 STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
@@ -120,6 +154,8 @@ SCORING: dict[str, float] = {
 
 
 def _unescape(match: re.Match[str]) -> str:
+    """`\\uXXXX` as the ASCII letter or digit it stands for, anything else (and `\\n` etc.)
+    as a space."""
     code = match.group(1)
     if code is None:
         return " "
@@ -127,8 +163,12 @@ def _unescape(match: re.Match[str]) -> str:
     return char.lower() if char.isascii() and char.isalnum() else " "
 
 
+@lru_cache(maxsize=1 << 16)
 def _keep(token: str) -> bool:
-    """Drop noise tokens: one letter, stop words, numbers that are not HTTP statuses, ids."""
+    """Drop noise tokens: one letter, stop words, numbers that are not HTTP statuses, ids.
+
+    Cached (bounded): the same words recur in nearly every text, so most calls are lookups.
+    """
     if len(token) < 2 or token in STOPWORDS:
         return False
     if token[0] in "0123456789":
@@ -136,6 +176,47 @@ def _keep(token: str) -> bool:
     if _DIGIT.search(token):
         return len(token) < 8 and not (len(token) >= 6 and _HEX.match(token))
     return True
+
+
+def _strip_noise(text: str) -> str:
+    """Blank out ids, timestamps, paths and numbers: `_NOISE_RULES`, in order.
+
+    Each rule is tried only when the text holds something every match of it contains (a
+    character, or one of the `_..._PART` patterns): most texts hold no uuid, date or path, and
+    running all the rules over every text was most of what `normalise` cost. Skipping a rule
+    that cannot match changes nothing, so the output is exactly that of the plain loop.
+    """
+    # The rules only blank text out, so a text without a digit here never gains one.
+    digits = _DIGIT.search(text) is not None
+    if "id" in text:
+        text = _REQUEST_ID.sub(" ", text)
+    if ("_" in text or "-" in text) and _PREFIXED_ID_PART.search(text):
+        text = _PREFIXED_ID.sub(" ", text)
+    if "-" in text and _UUID_PART.search(text):
+        text = _UUID.sub(" ", text)
+    if "0x" in text:
+        text = _HEX_NUMBER.sub(" ", text)
+    if digits and ("-" in text or "/" in text or "." in text):
+        text = _ISO_TIME.sub(" ", text)
+    if digits and _HTTP_DATE_PART.search(text):
+        text = _HTTP_DATE.sub(" ", text)
+    if digits and "/" in text:
+        text = _NGINX_DATE.sub(" ", text)
+    if digits and _SYSLOG_DATE_PART.search(text):
+        text = _SYSLOG_DATE.sub(" ", text)
+    if digits and _CLOCK_PART.search(text):
+        text = _CLOCK.sub(" ", text)
+    if "/" in text and _PATH_PARTS.search(text):
+        text = _PATH.sub(" ", text)
+    if "." in text and _SOURCE_FILE_PART.search(text):
+        text = _SOURCE_FILE.sub(" ", text)
+    if digits and "line " in text:
+        text = _LINE_NO.sub(" ", text)
+    if digits and ":" in text:
+        text = _LINE_COL.sub(" ", text)
+    if digits and ("." in text or "," in text):
+        text = _NUMBER.sub(" ", text)
+    return text
 
 
 def normalise(text: str) -> list[str]:
@@ -146,12 +227,13 @@ def normalise(text: str) -> list[str]:
     tokens are runs of ASCII letters and digits, joined by `_` (so `invalid_api_key` stays one
     token); stop words, one-letter tokens, ids and numbers other than HTTP statuses are dropped.
     """
-    text = text.translate(_UPPER)
-    for pattern in _BEFORE:
-        text = pattern.sub(" ", text)
-    text = _ESCAPE.sub(_unescape, text)
-    for pattern in _NOISE:
-        text = pattern.sub(" ", text)
+    # On ASCII text `str.lower` lowercases exactly A-Z, and is much faster than `translate`.
+    text = text.lower() if text.isascii() else text.translate(_UPPER)
+    if ":\\" in text:
+        text = _WINDOWS_PATH.sub(" ", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(_unescape, text)
+    text = _strip_noise(text)
     tokens = [t for t in _TOKEN.findall(text) if _keep(t)]
     return tokens[:MAX_TOKENS]
 

@@ -7,6 +7,7 @@ with the record it must find in the lookalike fixture site (tests/fixtures/looku
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from hypothesis import strategies as st
 from generator.build import Project, gather
 from generator.errors import Severity
 from generator.lookup import (
+    NORM_RULES,
     THRESHOLD,
     Match,
+    _keep,
     _prepare,
     _rank,
+    _unescape,
     build_index,
     examples_problems,
     index_size,
@@ -200,6 +204,39 @@ NOISE = st.sampled_from([
     "at /app/node_modules/openai/core.js:286:25", "Traceback (most recent call last):",
     "ERROR", "WARN retrying in 3.2s", "pid=4242",
 ])
+
+
+def _by_the_rules(text: str) -> list[str]:
+    """`normalise` as the browser does it: every rule of NORM_RULES, in order, on all text.
+    (normalise skips the rules that cannot match a text; this must not change a token.)"""
+    text = text.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+    for rule in NORM_RULES["before"]:
+        text = re.sub(rule, " ", text)
+    text = re.sub(NORM_RULES["escape"], _unescape, text)
+    for rule in NORM_RULES["noise"]:
+        text = re.sub(rule, " ", text)
+    return [t for t in re.findall(NORM_RULES["token"], text) if _keep(t)][:NORM_RULES["max"]]
+
+
+# Pieces that set off every rule (and nearly set them off), to be joined in any order.
+RULE_BAIT = st.sampled_from([
+    "request_id=req_42", "trace-id: 9f", "req_abc123", "user-123", "sk-or-v1-***", "run_x9",
+    "0x1F", "0x", "550e8400-e29b-41d4-a716-446655440000", "-e29b-41d4-", "2026-11-03T10:00:00Z",
+    "2026/1/3", "3.1.2026", "Mon, 03 Nov 2026", "03-nov", "03/Nov/2026:10:00:00", "Nov  3 10:00:01",
+    "10:00", "10:00:00.123", "12:34", "/usr/lib/python3/x.py", "/a/b", "a/b", "C:\\Users\\x",
+    "C:\\", "\\n", "\\u0041", "\\\\t", "\\x", "main.py:12:4", "core.js:286:25", "file.go",
+    "line 42", "line x", ":12:3", "1.5", "1,000", "3.2s", "v1.2.3", "ID", "id", "\u00e9t\u00e9",
+    "Ünïcode", "İ", "401", "429", "invalid_api_key", "Error", " ", "\n", "\t", ".", ",", ":", "-",
+    "_", "/", "\\",
+])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(RULE_BAIT, st.text(max_size=12)), max_size=12),
+       st.sampled_from(["", " ", "\n", "-", "/", ":", "."]))
+def test_normalise_equals_the_shipped_rules_applied_in_full(parts: list[str], glue: str) -> None:
+    text = glue.join(parts)
+    assert normalise(text) == _by_the_rules(text)
 
 
 @settings(max_examples=60, deadline=None)
