@@ -8,6 +8,12 @@ Speed comes from three places, none of which changes the output: records and pag
 processed by worker processes on every core; unchanged record files are not parsed again
 (the cache); unchanged pages are neither rendered nor written again (the manifest). An
 incremental build's output is byte-identical to a cold build's.
+
+Who does what: workers parse, validate and note records and send each back pickled (those
+bytes are what the cache stores); the main process keeps a record's `Head` and its pickled
+full record, checks and links the set, and forks the render workers, which get index ranges
+of the site they inherit and send back each file's bytes; the main process alone writes
+them (file creation from several processes at once costs the kernel far more).
 """
 
 from __future__ import annotations
