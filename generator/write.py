@@ -61,14 +61,6 @@ def _check_rel(rel: str) -> list[str]:
     return parts
 
 
-def safe_target(root: Path, rel: str) -> Path:
-    """`root/rel`, refusing any path that would land outside `root` (through a link too)."""
-    target = root.joinpath(*_check_rel(rel))
-    if not target.resolve().is_relative_to(root.resolve()):
-        raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-    return target
-
-
 def _refuse_links(root: str, parts: list[str]) -> None:
     """Refuse a path through a symbolic link below `root`: a planted link must not carry a
     write out of the folder. (The folders a build makes itself hold no links.)"""

@@ -6,21 +6,31 @@ from pathlib import Path
 
 import pytest
 
-from generator.write import Output, OutputError, safe_target, write_new
+from generator.write import Output, OutputError, remove_file, replace_file, write_new
 
 
 @pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../x", "a//b", "a/./b", "a\\b",
                                  "", "a\x00b", "\\x"])
-def test_safe_target_refuses_escapes(tmp_path: Path, rel: str) -> None:
-    with pytest.raises(OutputError):
-        safe_target(tmp_path, rel)
+def test_writes_refuse_paths_that_leave_the_folder(tmp_path: Path, rel: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    for write in (write_new, replace_file):
+        with pytest.raises(OutputError, match="refusing to write outside the output folder"):
+            write(out, rel, b"x")
+    assert list(tmp_path.rglob("*")) == [out]
 
 
-def test_safe_target_refuses_a_link_out(tmp_path: Path) -> None:
+def test_an_update_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    """A clone of the published site could hold a link someone planted in it: replacing a
+    file below that link must not write where it points."""
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "link").symlink_to(tmp_path)
-    with pytest.raises(OutputError):
-        safe_target(tmp_path / "out", "link/x.html")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="refusing to write through a link"):
+        replace_file(tmp_path / "out", "link/x.html", b"x")
+    with pytest.raises(OutputError, match="refusing to write through a link"):
+        remove_file(tmp_path / "out", "link/x.html")
+    assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
 def test_write_new_never_overwrites(tmp_path: Path) -> None:
