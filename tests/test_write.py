@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.write import Output, OutputError, remove_file, replace_file, write_new
+from generator import write
+from generator.write import Output, OutputError, Update, remove_file, replace_file, write_new
 
 
 @pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../x", "a//b", "a/./b", "a\\b",
@@ -14,9 +15,9 @@ from generator.write import Output, OutputError, remove_file, replace_file, writ
 def test_writes_refuse_paths_that_leave_the_folder(tmp_path: Path, rel: str) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    for write in (write_new, replace_file):
+    for put in (write_new, replace_file):
         with pytest.raises(OutputError, match="refusing to write outside the output folder"):
-            write(out, rel, b"x")
+            put(out, rel, b"x")
     assert list(tmp_path.rglob("*")) == [out]
 
 
@@ -63,3 +64,52 @@ def test_output_swaps_whole_and_cleans_up_on_failure(tmp_path: Path) -> None:
         raise RuntimeError("the build failed here")
     assert (out / "index.html").read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
+
+
+def _published(tmp_path: Path) -> Path:
+    out = tmp_path / "site"
+    with Output(out) as output:
+        output.write("index.html", "home")
+        output.write("a/index.html", "page a")
+        output.write("b/index.html", "page b")
+        output.commit(3)
+    return out
+
+
+@pytest.mark.parametrize("with_cp", [True, False], ids=["cp", "copytree"])
+def test_an_update_swaps_in_a_clone_and_leaves_the_old_files_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_cp: bool) -> None:
+    """The clone is made by GNU cp where there is one and by copytree elsewhere; either way
+    the changed file is a new file (the published one, a hard link, keeps its bytes) and the
+    removed page's folder goes."""
+    out = _published(tmp_path)
+    if not with_cp:
+        monkeypatch.setattr(write.shutil, "which", lambda name: None)
+    old_a = (out / "a" / "index.html").open()
+    with Update(out, 3) as update:
+        assert update.journal.is_file()
+        replace_file(update.ready(), "a/index.html", b"page a, new")
+        update.remove("b/index.html")
+        assert (out / "b" / "index.html").read_text() == "page b"  # not yet published
+        update.commit()
+    assert (out / "a" / "index.html").read_text() == "page a, new"
+    assert not (out / "b").exists()
+    assert (out / "index.html").read_text() == "home"
+    assert old_a.read() == "page a"  # the replaced file was never written through
+    old_a.close()
+    assert not update.journal.exists()
+
+
+def test_an_update_that_fails_or_changes_nothing_leaves_the_site_as_it_was(
+        tmp_path: Path) -> None:
+    out = _published(tmp_path)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(RuntimeError), Update(out, 3) as update:
+        replace_file(update.ready(), "a/index.html", b"half done")
+        raise RuntimeError("the build failed here")
+    with Update(out, 3):
+        pass  # nothing to change: never committed
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not update.journal.exists()
+    assert not update.clone.exists()
