@@ -59,6 +59,9 @@ from .write import (
 STATIC_DIR = "static"
 PARALLEL_MIN = 300
 """Below this many records, starting worker processes costs more than it saves."""
+COLLECT_EVERY = 64
+"""Records read in this process between two collections of young cyclic garbage: the build
+pauses the automatic collector, but parsing leaves cycles behind."""
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,10 @@ def _process_all(items: list[tuple[bytes, Path, str, bytes]], jobs: int,
     try:
         results = (pool.imap(_process, items, chunksize=64) if pool is not None
                    else map(_process, items))
-        for result in results:
+        for i, result in enumerate(results, 1):
             progress.advance()
+            if pool is None and i % COLLECT_EVERY == 0:
+                gc.collect(0)  # the parser's young cycles (see _collect_in_worker)
             yield result
     finally:
         progress.close()
@@ -312,7 +317,9 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
                    else map(_render_task, tasks))
         if meanwhile is not None:
             meanwhile()
-        for done in results:
+        for i, done in enumerate(results, 1):
+            if pool is None and i % 2 == 0:
+                gc.collect(0)  # the renderer's young cycles, every 2 * PAGES_PER_TASK pages
             for rel, data_digest, data in done:
                 if data is not None:
                     assert run.folder is not None
