@@ -36,7 +36,7 @@ from jinja2 import TemplateError, TemplateSyntaxError
 from .cache import CODE_IDENTITY, Cache, Manifest, digest, shard_of, tree_digest
 from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import HubKind, Site, link, page_file
-from .load import SITE_FILE, find_record_files
+from .load import MAX_FILE_BYTES, SITE_FILE, find_record_files, read_limited
 from .lookup import RecordTokens, record_tokens
 from .model import ValidationContext
 from .project import Project
@@ -144,7 +144,7 @@ def _collect_in_worker() -> None:
 _CTX: ValidationContext | None = None
 
 
-def _process(item: tuple[bytes, Path, str, bytes]) -> bytes | list[Problem]:
+def _process(item: tuple[bytes, Path, str, bytes | None]) -> bytes | list[Problem]:
     """One record file, read, validated and noted: the `Processed`, pickled (as it must be to
     leave a worker anyway), so that the cache stores these very bytes instead of pickling
     every record again; or the file's problems."""
@@ -159,7 +159,7 @@ def _process(item: tuple[bytes, Path, str, bytes]) -> bytes | list[Problem]:
     return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _process_all(items: list[tuple[bytes, Path, str, bytes]], jobs: int,
+def _process_all(items: list[tuple[bytes, Path, str, bytes | None]], jobs: int,
                  ctx: ValidationContext) -> Iterator[bytes | list[Problem]]:
     global _CTX
     _CTX = ctx
@@ -198,7 +198,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     cached = cache.records() if cache is not None else {}
     records: list[Processed] = []
     blobs: dict[bytes, bytes] = {}  # each record's Processed, pickled: what the cache holds
-    todo: list[tuple[bytes, Path, str, bytes]] = []
+    todo: list[tuple[bytes, Path, str, bytes | None]] = []
     invalid: list[str] = []
     for item in find_record_files(project.content, shown):
         if isinstance(item, Problem):
@@ -206,7 +206,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             continue
         path, display = item
         try:
-            raw = path.read_bytes()
+            raw, _ = read_limited(path)
         except OSError as err:
             problems.append(Problem(display, 0, 0, "", f"cannot read the file: {err.strerror}"))
             invalid.append(path.stem)
@@ -216,8 +216,8 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         if hit is not None:
             records.append(pickle.loads(hit))
             blobs[key] = hit
-        else:
-            todo.append((key, path, display, raw))
+        else:  # a file over the limit is read again by read_document, to report its size
+            todo.append((key, path, display, raw if len(raw) <= MAX_FILE_BYTES else None))
     for item, result in zip(todo, _process_all(todo, jobs, ctx), strict=True):
         if isinstance(result, bytes):
             records.append(pickle.loads(result))

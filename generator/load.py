@@ -288,6 +288,24 @@ class _NotPlain(Exception):
     """A document the fast constructor leaves to PyYAML's."""
 
 
+def read_limited(path: Path | str, limit: int = MAX_FILE_BYTES + 1) -> tuple[bytes, int]:
+    """A file's first `limit` bytes (no further: /dev/zero ends too) and its size.
+
+    Plain os calls: every build reads every record file, and pathlib's read_bytes costs
+    several times as much (0.4-0.8 s against 0.09 s for 10,000 records here).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks: list[bytes] = []
+        got = 0
+        while got < limit and (chunk := os.read(fd, limit - got)):
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks), max(got, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
 def read_document(path: Path, display: str, raw: bytes | None = None) -> Document:
     """Read one YAML file (or its bytes, when already read); raise `ContentErrors` with a
     located problem when it is unusable."""
@@ -297,9 +315,7 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
 
     if raw is None:
         try:
-            with path.open("rb") as handle:  # no further than the limit: /dev/zero ends too
-                raw = handle.read(MAX_FILE_BYTES + 1)
-                size = max(len(raw), os.fstat(handle.fileno()).st_size)
+            raw, size = read_limited(path)
         except OSError as err:
             raise fail(f"cannot read the file: {err.strerror}") from None
         if len(raw) > MAX_FILE_BYTES:
