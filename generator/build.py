@@ -424,12 +424,14 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     result.written = 0
     if stale or others or removed:
         made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs)
-        result.written = sum(old.files.get(rel) != d for rel, d in made.items())
+        written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
+        result.written = len(written)
         manifest.files.update(made)
         for rel in removed:
             update.remove(rel)
-        if result.written or removed:
+        if written or removed:
             update.commit()
+            manifest.changes = (written, tuple(removed))
     result.files = len(manifest.files)
     return manifest
 
@@ -486,7 +488,8 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
         old = cache.manifest(project.out) if published else None
         if old is not None and not _can_update_in_place(project, old):
             old = None
-        with Update(project.out, len(old.files)) if old is not None else nullcontext() as update:
+        with (Update(project.out, len(old.files), old.changes) if old is not None
+              else nullcontext()) as update:
             result = gather(project, ctx, jobs)
             if not result.ok or result.site is None:
                 return result

@@ -78,6 +78,9 @@ class Manifest:
     report: str = ""
     """What that build printed (its warnings), shown again by a build with nothing to do."""
     summary: str = ""
+    changes: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    """What the update that wrote the folder changed (files written, files removed), when it
+    left its old tree as the spare for the next update (see `write.Update`)."""
 
 
 _MAC_BYTES = 32

@@ -180,6 +180,14 @@ def _copy_with_links(source: Path, target: Path) -> None:
     shutil.copytree(source, target, symlinks=True, copy_function=link)
 
 
+Changes = tuple[tuple[str, ...], tuple[str, ...]]
+"""The files an update wrote (replaced or added) and the files it removed."""
+
+
+def spare_path(out: Path) -> Path:
+    return out.absolute().parent / f".{out.absolute().name}.spare"
+
+
 class Update:
     """An incremental build applied to the published folder (the caller holds the lock).
 
@@ -190,18 +198,24 @@ class Update:
     update as under way; if the build is killed, the next one finds it and rebuilds cold
     instead of trusting the cache's manifest.
 
-    The clone is started on entry, by GNU cp in the background where there is one (C, several
-    times faster than Python's walk), so that it overlaps reading and linking the records;
+    Cloning 10,000 page folders takes seconds, so the tree an update swaps out is kept as the
+    spare: it is the site before that update, hard links to the same files but for the ones the
+    update changed. The next update brings it level with only those (`last`, from the manifest)
+    and uses it as its clone. Without a spare, the clone is started on entry, by GNU cp in the
+    background where there is one, so that it overlaps reading and linking the records;
     `ready()` waits for it.
     """
 
-    def __init__(self, out: Path, files: int) -> None:
-        """`files`: about how many files the folder holds (how to delete the old tree)."""
+    def __init__(self, out: Path, files: int, last: Changes | None = None) -> None:
+        """`files`: about how many files the folder holds (how to delete the old tree);
+        `last`: what the update that wrote the folder changed, when it left a spare."""
         self.out = out.absolute()
         self.journal = journal_path(self.out)
         self.clone = self.out.parent / f".{self.out.name}.building"
+        self.spare = spare_path(self.out)
         self._previous = self.out.parent / f".{self.out.name}.previous"
         self._files = files
+        self._last = last
         self._copying: subprocess.Popen[bytes] | None = None
         self._ready = False
         self._committed = False
@@ -211,11 +225,31 @@ class Update:
         for leftover in (self.clone, self._previous):
             if leftover.exists():
                 shutil.rmtree(leftover)
+        if self._last is not None and self.spare.is_dir():
+            os.rename(self.spare, self.clone)  # from here on the journal covers it
+            self._level_spare(*self._last)
+            self._ready = True
+            return self
+        if self.spare.exists():
+            dispose(self.spare, self._files)
         if sys.platform.startswith("linux") and shutil.which("cp"):
             self._copying = subprocess.Popen(
                 ["cp", "-al", "--", str(self.out), str(self.clone)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
+
+    def _level_spare(self, written: tuple[str, ...], removed: tuple[str, ...]) -> None:
+        """Make the spare (now at the clone's place) a hard-link copy of the published site."""
+        for rel in written:
+            parts = _check_rel(rel)
+            _refuse_links(str(self.clone), parts[:-1])
+            target = os.path.join(self.clone, *parts)
+            with suppress(FileNotFoundError):
+                os.unlink(target)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.link(os.path.join(self.out, *parts), target)
+        for rel in removed:
+            remove_file(self.clone, rel)
 
     def ready(self) -> Path:
         """The finished clone (made here, in Python, if cp could not make it)."""
@@ -230,14 +264,15 @@ class Update:
         remove_file(self.ready(), rel)
 
     def commit(self) -> None:
+        """Swap the clone in; the tree swapped out becomes the next update's spare."""
         if _exchange(self.ready(), self.out):
             self._committed = True
-            dispose(self.clone, self._files)
+            os.rename(self.clone, self.spare)
         else:
             os.rename(self.out, self._previous)
             os.rename(self.clone, self.out)
             self._committed = True
-            dispose(self._previous, self._files)
+            os.rename(self._previous, self.spare)
         self.journal.unlink()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -294,6 +329,9 @@ class Output:
         for leftover in (self.staging, self.previous):
             if leftover.exists():
                 shutil.rmtree(leftover)
+        spare = spare_path(self.out)
+        if spare.exists():  # an update's spare matches no site a cold build writes
+            dispose(spare, BACKGROUND_DELETE_FILES)
         for trash in self.out.parent.glob(f".{self.out.name}.*.trash-*"):
             dispose(trash, BACKGROUND_DELETE_FILES)  # a killed background delete: finish it
         self.staging.mkdir()

@@ -113,3 +113,44 @@ def test_an_update_that_fails_or_changes_nothing_leaves_the_site_as_it_was(
     assert after == before
     assert not update.journal.exists()
     assert not update.clone.exists()
+
+
+def _files(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.read_bytes())
+            for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_next_update_levels_the_spare_instead_of_cloning(tmp_path: Path) -> None:
+    """An update keeps the tree it swapped out; the next one brings it level with the files
+    the last one changed and uses it: a hard-link copy of the site, made without a clone."""
+    out = _published(tmp_path)
+    with Update(out, 3) as first:
+        replace_file(first.ready(), "a/index.html", b"page a, v2")
+        replace_file(first.ready(), "c/index.html", b"page c, new")
+        first.remove("b/index.html")
+        first.commit()
+    assert first.spare.is_dir() and (first.spare / "b" / "index.html").read_text() == "page b"
+    last = (("a/index.html", "c/index.html"), ("b/index.html",))
+    with Update(out, 3, last) as second:
+        assert second._copying is None  # no cp, no copytree: the spare was levelled
+        assert _files(second.ready()) == _files(out)  # the same files: the same inodes
+        replace_file(second.ready(), "index.html", b"home, v2")
+        second.commit()
+    assert {rel: data for rel, (_, data) in _files(out).items()} == {
+        ".fixdex-output": write.MARKER_TEXT, "index.html": b"home, v2",
+        "a/index.html": b"page a, v2", "c/index.html": b"page c, new"}
+    with Update(out, 3, (("index.html",), ())) as third:
+        assert _files(third.ready()) == _files(out)
+    assert not third.spare.exists()  # used, then dropped with the unused clone
+
+
+def test_a_cold_build_drops_the_spare(tmp_path: Path) -> None:
+    out = _published(tmp_path)
+    with Update(out, 3) as update:
+        replace_file(update.ready(), "a/index.html", b"page a, v2")
+        update.commit()
+    assert update.spare.is_dir()
+    with Output(out) as output:
+        output.write("index.html", "cold")
+        output.commit(1)
+    assert not update.spare.exists()
