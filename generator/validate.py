@@ -101,9 +101,6 @@ class Entry:
         """Pickled without the record object: it is in `pickled` already."""
         return {k: v for k, v in self.__dict__.items() if k != "_record"}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
 
 def _describe(value: Any) -> str:
     if value is None:

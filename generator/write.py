@@ -108,15 +108,20 @@ def write_new(root: Path, rel: str, data: str | bytes) -> None:
                           " one with the other") from None
 
 
-def replace_file(root: Path, rel: str, data: bytes) -> None:
-    """Put new bytes at `root/rel` in a clone of the published site: the old file is unlinked
-    first (it is a hard link to the live copy, which must not change) and never followed."""
+def _cleared(root: Path, rel: str) -> str:
+    """`root/rel` in a clone of the published site, made free for a new file: the old one is
+    unlinked (it is a hard link to the live copy, which must not change), never followed."""
     parts = _check_rel(rel)
     _refuse_links(str(root), parts[:-1])
     target = os.path.join(root, *parts)
     with suppress(FileNotFoundError):
         os.unlink(target)
-    _create(target, data)
+    return target
+
+
+def replace_file(root: Path, rel: str, data: bytes) -> None:
+    """Put new bytes at `root/rel` in a clone of the published site."""
+    _create(_cleared(root, rel), data)
 
 
 def remove_file(root: Path, rel: str) -> None:
@@ -241,13 +246,9 @@ class Update:
     def _level_spare(self, written: tuple[str, ...], removed: tuple[str, ...]) -> None:
         """Make the spare (now at the clone's place) a hard-link copy of the published site."""
         for rel in written:
-            parts = _check_rel(rel)
-            _refuse_links(str(self.clone), parts[:-1])
-            target = os.path.join(self.clone, *parts)
-            with suppress(FileNotFoundError):
-                os.unlink(target)
+            target = _cleared(self.clone, rel)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.link(os.path.join(self.out, *parts), target)
+            os.link(os.path.join(self.out, *_check_rel(rel)), target)
         for rel in removed:
             remove_file(self.clone, rel)
 
