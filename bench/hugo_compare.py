@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from run import PeakSampler, ensure_corpus
+from run import RECENT_DELETES, PeakSampler, ensure_corpus
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -317,11 +317,12 @@ def tree_size(folder: Path) -> tuple[int, int]:
 
 
 def settle(*folders: Path) -> None:
-    """Delete the previous output and flush it to disk, so no run pays for another's writes."""
+    """Delete the previous output and flush it to disk, so no run pays for another's writes,
+    then wait out ext4's window for recently freed inodes (see `run.RECENT_DELETES`)."""
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
     os.sync()
-    time.sleep(2)
+    time.sleep(RECENT_DELETES)
 
 
 def version(cmd: list[str], env: dict[str, str] | None = None) -> str:

@@ -124,13 +124,24 @@ def corpus(n: int) -> Path:
     return root
 
 
-def settle(root: Path) -> None:
-    """Wait for fixdex's background deletes of old output trees, then flush the disk: a build
-    started meanwhile would be measured against thousands of concurrent removals."""
+RECENT_DELETES = 35
+"""Seconds to wait after deleting a tree before a build is timed. This machine's ext4 runs
+without a journal, and ext4 then will not reuse an inode freed in the last 30 to 35 seconds:
+every new folder's allocation walks past all of them (`perf` shows `recently_deleted` under
+`mkdir`). Right after a 10,000-folder site was deleted, 10,000 `mkdir` calls took 4 to 8 s of
+system time instead of about 1 s. A fresh checkout never pays that; a bench that deletes the
+last run's site just before the next one would."""
+
+
+def settle(root: Path, deleted: bool = False) -> None:
+    """Wait for fixdex's background deletes of old output trees and flush the disk (a build
+    started meanwhile would be measured against thousands of concurrent removals); after any
+    delete, also wait out ext4's window for recently freed inodes (`RECENT_DELETES`)."""
     while any(p.name.startswith(".") and ".trash-" in p.name for p in root.iterdir()):
+        deleted = True
         time.sleep(0.2)
     os.sync()
-    time.sleep(1)
+    time.sleep(RECENT_DELETES if deleted else 1)
 
 
 def measure(n: int) -> dict[str, tuple[float, int]]:
@@ -138,7 +149,7 @@ def measure(n: int) -> dict[str, tuple[float, int]]:
     settle(root)
     for leftover in (root / "site", root / ".fixdex-cache"):
         shutil.rmtree(leftover, ignore_errors=True)
-    settle(root)
+    settle(root, deleted=True)
     results = {"cold build": run_build(root)[:2]}
     settle(root)
     results["no-op rebuild"] = run_build(root)[:2]
@@ -155,7 +166,7 @@ def measure(n: int) -> dict[str, tuple[float, int]]:
     settle(root)
     results["one template changed"] = run_build(root)[:2]
     shutil.rmtree(root / ".fixdex-cache", ignore_errors=True)
-    settle(root)
+    settle(root, deleted=True)
     results["cold build, --no-cache, old site present"] = run_build(root, "--no-cache")[:2]
     return results
 
