@@ -59,26 +59,46 @@ def _renderer() -> MarkdownIt:
 # rendered directly; anything else falls back to markdown-it. tests/test_markdown.py checks with
 # hypothesis that the fast path either declines or returns exactly markdown-it's output.
 
-_UNSAFE_TEXT = re.compile(r"[\\<>&\[\]!_~|`]|\*\*\*")
-# **strong** at the start of a line or after a space or "(". The look-behind comes after the
-# literal "**" (it checks the character before it) so that the regex engine can jump from one
-# "**" to the next instead of trying a look-behind at every position.
-_STRONG = re.compile(r"\*\*(?<![^ (\n]\*\*)([A-Za-z0-9](?:[^*\n]*[A-Za-z0-9])?)\*\*(?=$|[ .,;:)?!])",
-                     re.M)
-_LINE_START_OK = re.compile(r"^(?:[A-Za-z(\"'`]|\*\*[A-Za-z0-9]|\d(?!\d{0,8}[.)](?: |$)))")
+# **strong** at the start of a line, after a space or "(", or right after a code span. The
+# look-behind comes after the literal "**" (it checks the character before it) so that the regex
+# engine can jump from one "**" to the next instead of trying a look-behind at every position.
+# "`" stands for a code span (see _fast_inline): a strong run neither crosses one nor needs a
+# space next to one, exactly as if the text on each side of the span were matched on its own.
+_STRONG = re.compile(
+    r"\*\*(?<![^ (\n`]\*\*)([A-Za-z0-9](?:[^*\n`]*[A-Za-z0-9])?)\*\*(?=$|[ .,;:)?!`])", re.M)
+# How a line of a paragraph may start in the fast path (not a list item, heading, quote, …).
+# The second pattern finds any later line that starts otherwise; it begins with a literal "\n"
+# so the regex engine jumps from line to line (a "^" pattern would be tried at every character),
+# and an empty line (a paragraph break) passes.
+_LINE_START = r"[A-Za-z(\"'`]|\*\*[A-Za-z0-9]|\d(?!\d{0,8}[.)](?: |$))"
+_FIRST_LINE_OK = re.compile(_LINE_START, re.M)
+_BAD_LINE_START = re.compile(rf"\n(?!\n|{_LINE_START})", re.M)
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+def _unsafe_plain(text: str) -> bool:
+    """Whether text outside code spans has a character that is markup or needs escaping there
+    (besides "`" and "*"), or "***".
+
+    One substring test per character: each is a memchr, several times cheaper than a regex
+    character class, which the regex engine tests character by character.
+    """
+    return ("_" in text or "[" in text or "]" in text or "!" in text or "<" in text
+            or ">" in text or "&" in text or "\\" in text or "~" in text or "|" in text
+            or "***" in text)
+
+
 def _odd_spacing(text: str) -> bool:
     """Tabs, carriage returns, a space at either end of a line, or two spaces in a row.
 
     Plain substring tests: a multi-line regex for the same thing costs more than the rest of
-    the fast path.
+    the fast path. Most text is one line, where a search for "\n" (a memchr) saves two.
     """
-    return ("\t" in text or "\r" in text or "  " in text or "\n " in text or " \n" in text
+    return ("\t" in text or "\r" in text or "  " in text
+            or ("\n" in text and ("\n " in text or " \n" in text))
             or text.startswith(" ") or text.endswith(" "))
 
 
@@ -86,64 +106,53 @@ def _fast_inline(text: str) -> str | None:
     """Inline HTML for text using only code spans and **strong**, else None.
 
     Without "``", splitting on backticks gives text, code, text, …, text exactly when every
-    backtick pairs with the next one; an unpaired backtick would be left in text, which
-    _fast_plain refuses, so an even number of backticks or a code part with a line break in it
-    declines at once.
+    backtick pairs with the next one; an unpaired backtick leaves an even number of parts.
+    The text parts are then checked and marked up in one piece, joined by "`" (which no text
+    part contains), so the regexes run once per field rather than once per part; &, < and >
+    are refused there, so only '"' is left to escape outside code.
     """
     if _odd_spacing(text) or "``" in text:
         return None
-    if "`" not in text:
-        return _fast_plain(text)
     parts = text.split("`")
-    if len(parts) % 2 == 0:
+    if not len(parts) % 2:
         return None
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            if "\n" in part or part[0] == " " or part[-1] == " ":
-                return None
-            out += ("<code>", _escape(part), "</code>")
-        else:
-            plain = _fast_plain(part)
-            if plain is None:
-                return None
-            out.append(plain)
+    codes = parts[1::2]
+    for code in codes:
+        if "\n" in code or code[0] == " " or code[-1] == " ":
+            return None
+    html = "`".join(parts[::2]) if codes else text
+    if _unsafe_plain(html):
+        return None
+    html = html.replace('"', "&quot;")
+    if "*" in html:
+        bits = _STRONG.split(html)  # text, strong, text, …: cheaper than sub with a callback
+        for i in range(1, len(bits), 2):
+            bits[i] = f"<strong>{bits[i]}</strong>"
+        html = "".join(bits)
+        if "*" in html:
+            return None
+    if not codes:
+        return html
+    texts = html.split("`")
+    out = [texts[0]]
+    for code, after in zip(_escape("`".join(codes)).split("`"), texts[1:], strict=True):
+        out += ("<code>", code, "</code>", after)
     return "".join(out)
 
 
-def _fast_plain(text: str) -> str | None:
-    """HTML for text outside code spans: only **strong** is markup; None for anything else.
-
-    After the unsafe-character check only '"' is left to escape (&, < and > were refused).
-    """
-    if _UNSAFE_TEXT.search(text):
-        return None
-    html = text.replace('"', "&quot;")
-    if "*" not in html:
-        return html
-    parts = _STRONG.split(html)  # text, strong, text, …: cheaper than sub with a callback
-    for i in range(1, len(parts), 2):
-        parts[i] = f"<strong>{parts[i]}</strong>"
-    html = "".join(parts)
-    return None if "*" in html else html
-
-
 def fast_block(text: str) -> str | None:
-    """Block HTML for plain paragraphs, or None when markdown-it must decide."""
-    if "\n\n\n" in text or text != text.strip():
+    """Block HTML for plain paragraphs, or None when markdown-it must decide.
+
+    The paragraphs are rendered as one inline text: nothing inline crosses a line break
+    (code spans with one are refused), so each blank line becomes a paragraph break.
+    """
+    if ("\n\n\n" in text or text != text.strip() or not _FIRST_LINE_OK.match(text)
+            or _BAD_LINE_START.search(text)):
         return None
-    paragraphs = []
-    for paragraph in text.split("\n\n"):
-        if "\n" in paragraph:
-            if not all(_LINE_START_OK.match(line) for line in paragraph.split("\n")):
-                return None
-        elif not _LINE_START_OK.match(paragraph):
-            return None
-        inline = _fast_inline(paragraph)
-        if inline is None:
-            return None
-        paragraphs.append(f"<p>{inline}</p>")
-    return "\n".join(paragraphs)
+    inline = _fast_inline(text)
+    if inline is None:
+        return None
+    return "<p>" + inline.replace("\n\n", "</p>\n<p>") + "</p>"
 
 
 def fast_inline(text: str) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
+from typing import cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -58,6 +59,23 @@ class SiteView:
 class Section:
     id: str
     title: str
+
+
+# Every section of an error page, in page order: the table of contents lists those shown.
+SECTIONS = (
+    Section("what-it-looks-like", "What it looks like"),
+    Section("meaning", "What this error means"),
+    Section("why", "Why this happens"),
+    Section("causes", "Common causes"),
+    Section("quick-fixes", "Quick fixes"),
+    Section("checks", "Platform/tool-specific checks"),
+    Section("steps", "Step-by-step troubleshooting"),
+    Section("prevention", "How to prevent it"),
+    Section("sources", "Sources checked"),
+    Section("evidence", "Evidence note"),
+    Section("faq", "FAQ"),
+    Section("related", "Related errors"),
+)
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,19 @@ def script_json(data: object) -> Markup:
     return Markup(text)
 
 
+def indented_json(key: str, records: list[dict[str, str]]) -> str:
+    """`json.dumps({key: records}, ensure_ascii=False, indent=1, sort_keys=True)` for records
+    whose values are all text, several times faster: given `indent`, json encodes with its
+    pure-Python encoder, here only each text goes through the C one."""
+    if not records:
+        return json.dumps({key: []}, ensure_ascii=False, indent=1)
+    text = json.JSONEncoder(ensure_ascii=False).encode
+    items = ",\n".join(
+        "  {\n" + ",\n".join(f"   {text(k)}: {text(v)}" for k, v in sorted(record.items())) + "\n  }"
+        if record else "  {}" for record in records)
+    return f"{{\n {text(key)}: [\n{items}\n ]\n}}"
+
+
 class Renderer:
     """Renders every output file of a linked site from the templates folder."""
 
@@ -163,8 +194,11 @@ class Renderer:
                  lookup_tokens: Mapping[str, RecordTokens] | None = None) -> None:
         self.site = site
         self.lookup_tokens = lookup_tokens
+        # auto_reload off: a renderer lives for one build, and checking every template file's
+        # modification time on each page costs more than some of the pages' own work.
         self.env = Environment(
             loader=FileSystemLoader(str(templates)),
+            auto_reload=False,
             autoescape=select_autoescape(["html", "xml"], default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -181,6 +215,21 @@ class Renderer:
             static=site.href("/static/"),
             feed=site.href("/feed.xml"),
         )
+        # Links to hubs and entries are the same immutable objects on every page that shows
+        # them, so each is made once (many thousands of pages share a few hundred hub links).
+        self._hub_links: dict[tuple[HubKind, str], Link] = {}
+        self._entry_links: dict[str, Link] = {}
+        self._tocs: dict[tuple[Section, ...], Markup] = {}
+        self.env.globals["toc"] = self._toc
+
+    def _toc(self, sections: tuple[Section, ...]) -> Markup:
+        """An error page's table of contents (the `toc` macro in headings.html): the same for
+        every page with the same sections, so each is rendered once."""
+        html = self._tocs.get(sections)
+        if html is None:
+            module = self.env.get_template("headings.html").module
+            html = self._tocs[sections] = cast(Markup, module.toc(sections))
+        return html
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -188,11 +237,19 @@ class Renderer:
         return Link(text, self.site.href(path), count)
 
     def _hub_link(self, kind: HubKind, name: str) -> Link:
-        hub = self.site.hub(kind, name)
-        return self._link(hub.name, hub.url_path, len(hub.entries))
+        link = self._hub_links.get((kind, name))
+        if link is None:
+            hub = self.site.hub(kind, name)
+            link = self._hub_links[(kind, name)] = self._link(hub.name, hub.url_path,
+                                                              len(hub.entries))
+        return link
 
     def _entry_link(self, entry: Entry) -> Link:
-        return self._link(entry.head.title, entry.url_path)
+        link = self._entry_links.get(entry.url_path)
+        if link is None:
+            link = self._entry_links[entry.url_path] = self._link(entry.head.title,
+                                                                  entry.url_path)
+        return link
 
     def _render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(site=self.view, **context)
@@ -200,7 +257,19 @@ class Renderer:
     # -- pages ---------------------------------------------------------------------------
 
     def error_view(self, entry: Entry, rec: Record) -> ErrorView:
-        view = ErrorView(
+        examples = tuple(rec.examples)
+        causes = tuple(map(render_item, rec.causes))
+        quick_fixes = tuple(map(render_item, rec.quick_fixes))
+        checks = tuple(Check(c.tool, render_item(c.check)) for c in rec.platform_checks)
+        steps = tuple(map(render_item, rec.steps))
+        prevention = tuple(map(render_item, rec.prevention))
+        sources = tuple(Source(s.title, s.url, s.kind, s.checked.isoformat() if s.checked else None)
+                        for s in rec.sources)
+        faq = tuple(Faq(f"faq-{i + 1}", f.q, render_block(f.a)) for i, f in enumerate(rec.faq))
+        related = tuple(map(self._entry_link, self.site.related[entry.slug]))
+        shown = (examples, True, True, causes, quick_fixes, checks, steps, prevention, sources,
+                 True, faq, related)  # whether each of SECTIONS has content, in that order
+        return ErrorView(
             title=rec.title,
             summary=rec.summary,
             platform=self._hub_link(HubKind.PLATFORM, rec.platform),
@@ -210,39 +279,22 @@ class Renderer:
             updated=rec.updated.isoformat(),
             http_status=rec.http_status,
             tags=tuple(self._hub_link(HubKind.TAG, t) for t in dict.fromkeys(rec.tags)),
-            examples=tuple(rec.examples),
+            examples=examples,
             meaning=render_block(rec.meaning),
             why=render_block(rec.why),
-            causes=tuple(render_item(c) for c in rec.causes),
-            quick_fixes=tuple(render_item(c) for c in rec.quick_fixes),
-            checks=tuple(Check(c.tool, render_item(c.check)) for c in rec.platform_checks),
-            steps=tuple(render_item(c) for c in rec.steps),
-            prevention=tuple(render_item(c) for c in rec.prevention),
-            sources=tuple(
-                Source(s.title, s.url, s.kind, s.checked.isoformat() if s.checked else None)
-                for s in rec.sources
-            ),
+            causes=causes,
+            quick_fixes=quick_fixes,
+            checks=checks,
+            steps=steps,
+            prevention=prevention,
+            sources=sources,
             evidence=render_block(rec.evidence.note),
             affected_tools=tuple(rec.evidence.affected_tools),
-            faq=tuple(Faq(f"faq-{i + 1}", f.q, render_block(f.a)) for i, f in enumerate(rec.faq)),
-            related=tuple(self._entry_link(e) for e in self.site.related[entry.slug]),
+            faq=faq,
+            related=related,
+            toc=tuple(section for section, content in zip(SECTIONS, shown, strict=True)
+                      if content),
         )
-        present = [
-            ("what-it-looks-like", "What it looks like", view.examples),
-            ("meaning", "What this error means", True),
-            ("why", "Why this happens", True),
-            ("causes", "Common causes", view.causes),
-            ("quick-fixes", "Quick fixes", view.quick_fixes),
-            ("checks", "Platform/tool-specific checks", view.checks),
-            ("steps", "Step-by-step troubleshooting", view.steps),
-            ("prevention", "How to prevent it", view.prevention),
-            ("sources", "Sources checked", view.sources),
-            ("evidence", "Evidence note", True),
-            ("faq", "FAQ", view.faq),
-            ("related", "Related errors", view.related),
-        ]
-        toc = tuple(Section(i, t) for i, t, content in present if content)
-        return ErrorView(**{**view.__dict__, "toc": toc})
 
     def error_page(self, entry: Entry) -> str:
         rec = entry.record
@@ -396,7 +448,7 @@ class Renderer:
              "url": site.absolute(e.url_path), "updated": e.head.updated.isoformat()}
             for e in site.entries
         ]
-        return json.dumps({"errors": errors}, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        return indented_json("errors", errors) + "\n"
 
     def search_page(self) -> str:
         description = ("Paste an error message, log line or stack trace and find the page that"

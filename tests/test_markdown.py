@@ -46,6 +46,22 @@ def test_fast_block_declines_or_matches_markdown_it(text: str) -> None:
         assert fast == _slow_block(text)
 
 
+# Code spans next to **strong** and paragraph breaks: the fast path checks and marks up the text
+# around code spans, and all paragraphs of a block, in one piece.
+MIXES = st.lists(st.sampled_from(["`a_b`", "`**c**`", "**d**", "`", "**", "\n\n", "\n", " ", "(",
+                                  ").", "Word", "1. ", "2)", "\"q\"", "`<&>`", "x"]),
+                 max_size=14).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(MIXES)
+def test_fast_paths_agree_on_code_strong_and_paragraph_mixes(text: str) -> None:
+    if (fast := fast_inline(text)) is not None:
+        assert fast == _slow_inline(text)
+    if (fast := fast_block(text)) is not None:
+        assert fast == _slow_block(text)
+
+
 def _content_texts() -> list[str]:
     out: list[str] = []
 

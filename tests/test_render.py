@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 from helpers import make_project, soup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.build import Project, build
+from generator.render import indented_json
 
 RECORD = "openrouter/expired-key-user-not-found"
 SECTION_ORDER = [
@@ -189,3 +192,11 @@ def test_static_assets_are_copied_verbatim(site: Path) -> None:
         if asset.is_file():
             assert (site / "static" / asset.relative_to(templates)).read_bytes() == asset.read_bytes()
 
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=8), st.lists(st.dictionaries(st.text(max_size=6), st.text(max_size=12),
+                                                     max_size=4), max_size=4))
+def test_indented_json_is_json_dumps_with_indent(key: str, records: list[dict[str, str]]) -> None:
+    expected = json.dumps({key: records}, ensure_ascii=False, indent=1, sort_keys=True)
+    assert indented_json(key, records) == expected
