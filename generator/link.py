@@ -100,10 +100,9 @@ def _sort_key(entry: Entry) -> tuple[str, str]:
 
 def _hubs(kind: HubKind, groups: dict[str, list[Entry]], names: dict[str, str],
           descriptions: dict[str, str]) -> tuple[Hub, ...]:
-    hubs = [
-        Hub(kind, names[slug], slug, descriptions.get(slug, ""), tuple(sorted(items, key=_sort_key)))
-        for slug, items in groups.items()
-    ]
+    """The hubs of one kind, by name; each group is already in `_sort_key` order."""
+    hubs = [Hub(kind, names[slug], slug, descriptions.get(slug, ""), tuple(items))
+            for slug, items in groups.items()]
     return tuple(sorted(hubs, key=lambda h: (h.name.casefold(), h.slug)))
 
 
@@ -113,25 +112,28 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
     by_slug = {e.slug: e for e in ordered}
     problems: list[Problem] = []
 
-    platform_groups: dict[str, list[Entry]] = defaultdict(list)
-    category_groups: dict[str, list[Entry]] = defaultdict(list)
-    tag_groups: dict[str, list[Entry]] = defaultdict(list)
+    # A hub's name is the spelling of its first record in address order.
     names: dict[HubKind, dict[str, str]] = {kind: {} for kind in HubKind}
     for entry in ordered:
         rec = entry.head
-        platform_groups[entry.platform_slug].append(entry)
         names[HubKind.PLATFORM].setdefault(entry.platform_slug, rec.platform)
-        cat = slugify(rec.category)
-        category_groups[cat].append(entry)
-        names[HubKind.CATEGORY].setdefault(cat, rec.category)
-        for tag in dict.fromkeys(slugify(t) for t in rec.tags):
-            tag_groups[tag].append(entry)
+        names[HubKind.CATEGORY].setdefault(slugify(rec.category), rec.category)
         for tag in rec.tags:
             names[HubKind.TAG].setdefault(slugify(tag), tag)
         if entry.platform_slug in RESERVED_TOP_LEVEL:
             problems.append(Problem(entry.display, 0, 0, "platform",
                                     f"the folder name '{entry.platform_slug}' is reserved for"
                                     " the site's own pages; choose another platform slug"))
+    # Hubs list their records by title: grouped in that order, each group is sorted once.
+    platform_groups: dict[str, list[Entry]] = defaultdict(list)
+    category_groups: dict[str, list[Entry]] = defaultdict(list)
+    tag_groups: dict[str, list[Entry]] = defaultdict(list)
+    for entry in sorted(ordered, key=_sort_key):
+        rec = entry.head
+        platform_groups[entry.platform_slug].append(entry)
+        category_groups[slugify(rec.category)].append(entry)
+        for tag in dict.fromkeys(slugify(t) for t in rec.tags):
+            tag_groups[tag].append(entry)
 
     category_descriptions = {slugify(c.name): c.description for c in config.categories}
     platforms = _hubs(HubKind.PLATFORM, platform_groups, names[HubKind.PLATFORM], {})
