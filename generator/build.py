@@ -33,7 +33,17 @@ from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from .cache import CODE_IDENTITY, Cache, Manifest, digest, shard_of, tree_digest
+from .cache import (
+    CODE_IDENTITY,
+    STAMP_SETTLE_NS,
+    Cache,
+    Manifest,
+    Stamp,
+    digest,
+    shard_of,
+    stamp,
+    tree_digest,
+)
 from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import HubKind, Site, link, page_file
 from .load import MAX_FILE_BYTES, SITE_FILE, find_record_files, read_limited
@@ -41,7 +51,7 @@ from .lookup import RecordTokens, record_tokens
 from .model import ValidationContext
 from .project import Project
 from .quality import Notes, content_warnings, record_notes
-from .render import Renderer
+from .render import Inputs, Renderer
 from .report import format_problems
 from .validate import Entry, check_entries, load_site, validate_record
 from .write import (
@@ -72,6 +82,15 @@ class Processed:
     entry: Entry
     notes: Notes
     tokens: RecordTokens
+    shown: bytes
+    """Digest of what other pages show of the record (`shown_digest`)."""
+
+
+def shown_digest(entry: Entry) -> bytes:
+    """Digest of everything other pages may show of a record: its address and its head. The
+    keys of listings and of related links are made of these, so a build keys 10,000 pages by
+    joining short digests instead of formatting every head again for every page."""
+    return digest(entry.url_path, repr(entry.head))
 
 
 @dataclass
@@ -84,6 +103,8 @@ class BuildResult:
     """Each valid record's lookup tokens, by slug (for the search index)."""
     record_keys: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's cache key, by slug (part of its page's key)."""
+    shown: dict[str, bytes] = field(default_factory=dict)
+    """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
 
     @property
     def ok(self) -> bool:
@@ -155,7 +176,7 @@ def _process(item: tuple[bytes, Path, str, bytes | None]) -> bytes | list[Proble
     except ContentErrors as err:
         return err.problems
     processed = Processed(key, entry, record_notes(entry.record, _CTX.today),
-                          record_tokens(entry.head))
+                          record_tokens(entry.head), shown_digest(entry))
     return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -196,6 +217,9 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
 
     cache = Cache(project.cache) if project.cache is not None else None
     cached = cache.records() if cache is not None else {}
+    known = cache.stamps(ctx_key) if cache is not None else {}
+    stamps: dict[str, tuple[Stamp, bytes]] = {}
+    settled = time.time_ns() - STAMP_SETTLE_NS
     records: list[Processed] = []
     blobs: dict[bytes, bytes] = {}  # each record's Processed, pickled: what the cache holds
     todo: list[tuple[bytes, Path, str, bytes | None]] = []
@@ -205,19 +229,27 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             problems.append(item)
             continue
         path, display = item
-        try:
-            raw, _ = read_limited(path)
-        except OSError as err:
-            problems.append(Problem(display, 0, 0, "", f"cannot read the file: {err.strerror}"))
-            invalid.append(path.stem)
-            continue
-        key = digest(ctx_key, display, raw)
+        now = stamp(path) if cache is not None else None
+        last = known.get(display)
+        if now is not None and last is not None and last[0] == now and last[1] in cached:
+            key = last[1]  # unchanged since the last build read it: not read again
+        else:
+            try:
+                raw, _ = read_limited(path)
+            except OSError as err:
+                problems.append(Problem(display, 0, 0, "",
+                                        f"cannot read the file: {err.strerror}"))
+                invalid.append(path.stem)
+                continue
+            key = digest(ctx_key, display, raw)
+            if key not in cached:  # a file over the limit is read again, to report its size
+                todo.append((key, path, display, raw if len(raw) <= MAX_FILE_BYTES else None))
+        if now is not None and max(now[1], now[3]) < settled:
+            stamps[display] = (now, key)
         hit = cached.get(key)
         if hit is not None:
             records.append(pickle.loads(hit))
             blobs[key] = hit
-        else:  # a file over the limit is read again by read_document, to report its size
-            todo.append((key, path, display, raw if len(raw) <= MAX_FILE_BYTES else None))
     for item, result in zip(todo, _process_all(todo, jobs, ctx), strict=True):
         if isinstance(result, bytes):
             records.append(pickle.loads(result))
@@ -230,6 +262,8 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         dirty = {shard_of(k) for k in gone} | {shard_of(item[0]) for item in todo}
         if dirty:
             cache.save_records(blobs, dirty)
+        if stamps != known:
+            cache.save_stamps(ctx_key, stamps)
     del cached, blobs
 
     entries = [r.entry for r in records]
@@ -242,7 +276,8 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     # Only what pass 2 needs is kept: the notes of 10,000 records are tens of megabytes, and
     # every page of the main process that a forked render worker touches gets copied.
     return BuildResult(site, sorted(problems), tokens={r.entry.slug: r.tokens for r in records},
-                       record_keys={r.entry.slug: r.key for r in records})
+                       record_keys={r.entry.slug: r.key for r in records},
+                       shown={r.entry.slug: r.shown for r in records})
 
 
 # -- pass 2: render and write ---------------------------------------------------------------
@@ -338,14 +373,14 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
 Key = Callable[[], bytes]
 
 
-def _site_outputs(renderer: Renderer, project: Project,
-                  site_key: bytes) -> list[tuple[str, Key, Make]]:
+def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
+                  shown: Mapping[str, bytes]) -> list[tuple[str, Key, Make]]:
     """Everything but the error pages (hubs, home, feeds, redirects, static assets), each
     as (file, its input key, how to make its bytes): a file whose key is unchanged is
     skipped. Keys are computed when asked for."""
     outputs: list[tuple[str, Key, Make]] = []
     for rel, inputs, make in renderer.site_jobs():
-        outputs.append((rel, lambda rel=rel, inputs=inputs: digest(site_key, rel, inputs()),
+        outputs.append((rel, partial(_inputs_key, site_key, rel, inputs, shown),
                         lambda make=make: make().encode("utf-8")))
     static = project.templates / STATIC_DIR
     if static.is_dir():
@@ -357,24 +392,30 @@ def _site_outputs(renderer: Renderer, project: Project,
     return outputs
 
 
+def _inputs_key(site_key: bytes, rel: str, inputs: Inputs, shown: Mapping[str, bytes]) -> bytes:
+    return digest(site_key, rel, inputs.text, b"".join(shown[e.slug] for e in inputs.entries))
+
+
 def _site_key(site: Site, project: Project) -> bytes:
     """What every page depends on: the generator, the settings and the templates."""
     config = json.dumps(site.config.model_dump(mode="json"), sort_keys=True)
     return digest(CODE_IDENTITY, config, tree_digest(project.templates))
 
 
-def _page_keys(site: Site, record_key: dict[str, bytes], site_key: bytes) -> dict[str, bytes]:
-    """Each error page's input key: everything its HTML depends on, and nothing else."""
+def _page_keys(site: Site, result: BuildResult, site_key: bytes) -> dict[str, bytes]:
+    """Each error page's input key: its record, the names and sizes of the hubs it links to,
+    and what it shows of its related records; nothing else reaches its HTML."""
+    hub_keys = {id(h): digest(h.name, h.slug, str(len(h.entries))) for h in site.hub_of.values()}
+    record_key, shown = result.record_keys, result.shown
     keys = {}
     for entry in site.entries:
         rec = entry.head
         hubs = [site.hub(kind, name) for kind, name in
                 ((HubKind.PLATFORM, rec.platform), (HubKind.CATEGORY, rec.category),
                  *((HubKind.TAG, t) for t in rec.tags))]
-        related = [(e.slug, e.head.title, e.url_path) for e in site.related[entry.slug]]
         keys[page_file(entry.url_path)] = digest(
-            site_key, record_key[entry.slug],
-            repr([(h.name, h.slug, len(h.entries)) for h in hubs]), repr(related))
+            site_key, record_key[entry.slug], b"".join(hub_keys[id(h)] for h in hubs),
+            b"".join(shown[e.slug] for e in site.related[entry.slug]))
     return keys
 
 
@@ -383,11 +424,11 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
     """Write the whole site into a new folder and swap it in."""
     site = result.site
     assert site is not None
-    outputs = _site_outputs(renderer, project, site_key)
+    outputs = _site_outputs(renderer, project, site_key, result.shown)
     manifest = Manifest()
 
     def keys() -> None:  # only for the manifest: made while the workers render
-        manifest.page_keys = _page_keys(site, result.record_keys, site_key)
+        manifest.page_keys = _page_keys(site, result, site_key)
         manifest.page_keys.update((rel, key()) for rel, key, _ in outputs)
 
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
@@ -404,10 +445,10 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
                        site_key: bytes, old: Manifest, update: Update) -> Manifest:
     """Render only files whose inputs changed; replace only files whose bytes changed."""
     assert result.site is not None
-    keys = _page_keys(result.site, result.record_keys, site_key)
+    keys = _page_keys(result.site, result, site_key)
     manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
     others: list[tuple[str, Make]] = []
-    for rel, key_of, make in _site_outputs(renderer, project, site_key):
+    for rel, key_of, make in _site_outputs(renderer, project, site_key, result.shown):
         manifest.page_keys[rel] = key = key_of()
         if old.page_keys.get(rel) == key and rel in old.files:
             manifest.files[rel] = old.files[rel]
@@ -518,7 +559,7 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
                             result.tokens)
         renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
-            outputs = _site_outputs(renderer, project, b"")
+            outputs = _site_outputs(renderer, project, b"", result.shown)
             run = _Render(renderer, result.site.entries, [(rel, make) for rel, _, make in outputs],
                           None)
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file

@@ -19,6 +19,7 @@ import hmac
 import os
 import pickle
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,23 @@ class Manifest:
 
 
 _MAC_BYTES = 32
+
+Stamp = tuple[int, int, int, int]
+"""A file's size, modification time, inode and change time (all in ns where a time)."""
+STAMP_SETTLE_NS = 2_000_000_000
+"""A stamp is trusted only for a file last changed this long before it was taken: a file
+written again within the same clock tick would otherwise keep its stamp (git's "racily
+clean" entries)."""
+
+
+def stamp(path: str | Path) -> Stamp | None:
+    """What tells, without reading a file, that it has not changed since a build read it: its
+    size, times and inode (a replaced file has a new one). None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 def _secret() -> bytes | None:
@@ -161,6 +179,15 @@ class Cache:
             self._save(f"records-{shard:02x}",
                        {k: v for k, v in records.items() if shard_of(k) == shard})
 
+    def stamps(self, ctx_key: bytes) -> dict[str, tuple[Stamp, bytes]]:
+        """Each record file's stamp and cache key, as the last build saw them, if that build
+        validated under the same `ctx_key`."""
+        found = self._load("stamps")
+        return found[1] if found is not None and found[0] == ctx_key else {}
+
+    def save_stamps(self, ctx_key: bytes, stamps: dict[str, tuple[Stamp, bytes]]) -> None:
+        self._save("stamps", (ctx_key, stamps))
+
     def _manifest_name(self, out: Path) -> str:
         return "manifest-" + digest(str(out.resolve())).hex()[:16]
 
@@ -175,13 +202,17 @@ class Cache:
 
 
 def inputs_fingerprint(*folders: Path, extra: str = "") -> bytes:
-    """Names, sizes and modification times of every input file, plus `extra` (today's date,
-    the output folder, the options): if this is unchanged since a good build, so is the site.
+    """Names, sizes, times and inodes of every input file, plus `extra` (today's date, the
+    output folder, the options): if this is unchanged since a good build, so is the site. (An
+    edit can keep a file's size and modification time, never its change time.)
 
-    Only `os.scandir` and `stat`, so a no-op rebuild answers before anything is parsed.
+    Only `os.scandir` and `stat`, so a no-op rebuild answers before anything is parsed. Empty
+    (trust nothing) while a file changed within `STAMP_SETTLE_NS`: a second edit in the same
+    clock tick would leave every stamp as it was.
     """
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{CODE_IDENTITY}\0{extra}\0".encode())
+    newest = 0
     for folder in folders:
         stack = [str(folder)]
         while stack:
@@ -195,6 +226,7 @@ def inputs_fingerprint(*folders: Path, extra: str = "") -> bytes:
                 st = item.stat(follow_symlinks=False)
                 if item.is_dir(follow_symlinks=False):
                     stack.append(item.path)
-                h.update(f"{item.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}\0".encode())
-    return h.digest()
-
+                newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+                h.update(f"{item.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}\0"
+                         f"{st.st_ino}\0{st.st_ctime_ns}\0".encode())
+    return h.digest() if newest < time.time_ns() - STAMP_SETTLE_NS else b""

@@ -90,7 +90,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if project.cache is not None:
         fingerprint = _fingerprint(project)
         last = Cache(project.cache).manifest(project.out)
-        if (last is not None and last.fingerprint == fingerprint
+        if (fingerprint and last is not None and last.fingerprint == fingerprint
                 and (project.out / MARKER).is_file() and not journal_path(project.out).exists()):
             if last.report:
                 print(last.report, file=sys.stderr)

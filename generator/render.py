@@ -8,11 +8,11 @@ only through Jinja's autoescape or the locked-down Markdown renderer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -185,6 +185,14 @@ def indented_json(key: str, records: list[dict[str, str]]) -> str:
         "  {\n" + ",\n".join(f"   {text(k)}: {text(v)}" for k, v in sorted(record.items())) + "\n  }"
         if record else "  {}" for record in records)
     return f"{{\n {text(key)}: [\n{items}\n ]\n}}"
+
+
+class Inputs(NamedTuple):
+    """What a file other than an error page depends on: a text of its own (hub names, an
+    address) and the records it shows (see `Renderer.site_jobs`)."""
+
+    text: str
+    entries: Sequence[Entry]
 
 
 class Renderer:
@@ -467,63 +475,33 @@ class Renderer:
 
     # -- everything ----------------------------------------------------------------------
 
-    def site_jobs(self) -> list[tuple[str, Callable[[], str], Callable[[], str]]]:
+    def site_jobs(self) -> list[tuple[str, Inputs, Callable[[], str]]]:
         """Every output file except the error pages: (file, what it depends on, how to make it).
 
-        The middle part gives a text that changes whenever the file's content could (besides
-        the templates and settings, which the build adds), so an incremental build renders only
-        the listings whose records changed in a way they show. It is computed only when asked
-        for (a cold build asks while the pages render).
+        What a file depends on, besides the templates and settings (which the build adds), is
+        a text and the records it shows: the build keys each record by everything other pages
+        may show of it, so a listing is rendered again only when one of its records changed
+        in a way some listing could show, or the text changed.
         """
         site = self.site
-
-        @cache
-        def listed() -> str:
-            return repr([(e.url_path, e.head.title, e.head.platform, e.head.category)
-                         for e in site.entries])
-
-        @cache
-        def hubs() -> str:
-            return repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
-                         for h in (*site.platforms, *site.categories, *site.tags)])
-
-        @cache
-        def tools() -> str:
-            return repr([(e.slug, e.head.title, e.head.signature, e.head.platform,
-                          e.head.category, e.head.updated.isoformat(), e.head.also_seen_as,
-                          e.head.examples) for e in site.entries])
-
-        def dated() -> str:
-            return repr([(e.url_path, e.head.updated.isoformat(), e.head.platform,
-                          e.head.category, e.head.tags) for e in site.entries]) + hubs()
-
-        def recent() -> str:
-            return repr([(e.url_path, e.head.title, e.head.summary, e.head.platform,
-                          e.head.updated.isoformat()) for e in site.entries])
-
-        def hub_shown(hub: Hub) -> str:
-            return repr([(hub.kind.value, hub.name, hub.description), [
-                (e.url_path, e.head.title, e.head.platform, e.head.category)
-                for e in hub.entries]])
-
-        def redirect_shown(redirect: Redirect) -> str:
-            target = redirect.target
-            return repr((redirect.path, target.url_path, target.head.title, target.head.summary))
-
-        jobs: list[tuple[str, Callable[[], str], Callable[[], str]]] = [
-            ("index.html", lambda: listed() + hubs(), self.home_page),
-            ("404.html", listed, self.not_found_page),
-            ("sitemap.xml", dated, self.sitemap),
-            ("robots.txt", str, self.robots),
-            ("feed.xml", recent, self.feed),
-            ("api/errors.json", tools, self.errors_json),
-            ("search/index.html", str, self.search_page),
-            ("search/index.json", tools, self.search_index),
+        every = site.entries
+        hubs = repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
+                     for h in (*site.platforms, *site.categories, *site.tags)])
+        jobs: list[tuple[str, Inputs, Callable[[], str]]] = [
+            ("index.html", Inputs(hubs, every), self.home_page),
+            ("404.html", Inputs("", every), self.not_found_page),
+            ("sitemap.xml", Inputs(hubs, every), self.sitemap),
+            ("robots.txt", Inputs("", ()), self.robots),
+            ("feed.xml", Inputs("", every), self.feed),
+            ("api/errors.json", Inputs("", every), self.errors_json),
+            ("search/index.html", Inputs("", ()), self.search_page),
+            ("search/index.json", Inputs("", every), self.search_index),
         ]
         for hub in (*site.platforms, *site.categories, *site.tags):
-            jobs.append((page_file(hub.url_path), partial(hub_shown, hub),
+            jobs.append((page_file(hub.url_path),
+                         Inputs(repr((hub.kind.value, hub.name, hub.description)), hub.entries),
                          partial(self.hub_page, hub)))
         for redirect in site.redirects:
-            jobs.append((redirect.file_path, partial(redirect_shown, redirect),
+            jobs.append((redirect.file_path, Inputs(redirect.path, (redirect.target,)),
                          partial(self.redirect_page, redirect)))
         return jobs

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from helpers import REPO, TEMPLATES, fixdex, tree
+
+from generator.cache import STAMP_SETTLE_NS
+from generator.project import Project
 
 
 @pytest.fixture
@@ -24,6 +29,15 @@ def project(tmp_path: Path) -> Path:
 
 def _records(project: Path) -> list[Path]:
     return sorted((project / "content").glob("*/*.yaml"))
+
+
+def _backdate(project: Path, seconds: int = 3600) -> None:
+    """Make every record look written long ago, and wait until its change time (which only
+    the clock moves) is old enough too: only then does a build trust its stamp."""
+    then = time.time() - seconds
+    for path in _records(project):
+        os.utime(path, (then, then))
+    time.sleep(STAMP_SETTLE_NS / 1e9 + 0.1)
 
 
 def _assert_same_as_cold(project: Path) -> None:
@@ -43,6 +57,9 @@ def _unrelate(project: Path, slug: str) -> None:
 
 
 def test_nothing_changed_writes_nothing(project: Path) -> None:
+    _backdate(project)
+    run = fixdex("build", cwd=project)  # reads what the clock changed, writes nothing
+    assert run.code == 0 and "(0 written)" in run.err, run.err
     before = {p: p.stat().st_mtime_ns for p in (project / "site").rglob("*") if p.is_file()}
     run = fixdex("build", cwd=project)
     assert run.code == 0 and "(nothing changed)" in run.err
@@ -132,5 +149,44 @@ def test_a_site_without_its_manifest_is_rebuilt_whole(project: Path) -> None:
     written = int(re.search(r"\((\d+) written\)", run.err).group(1))
     assert written == len(tree(project / "site")), run.err
     _assert_same_as_cold(project)
+    run = fixdex("build", cwd=project)  # the record changed too recently to skip the build
+    assert run.code == 0 and "(0 written)" in run.err, run.err
+
+
+def test_records_unchanged_since_the_last_build_are_not_read_again(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import build
+
+    _backdate(project)
+    proj = Project(content=project / "content", templates=project / "templates",
+                   out=project / "site", cache=project / ".fixdex-cache")
+    first = build.gather(proj)  # reads every record once more and stamps them
+    reads: list[str] = []
+    real = build.read_limited
+    monkeypatch.setattr(build, "read_limited", lambda path: reads.append(str(path)) or real(path))
+    edited = _records(project)[4]
+    edited.write_text(edited.read_text().replace('title: "', 'title: "Stamped ', 1))
+    second = build.gather(proj)
+    assert reads == [str(edited)]
+    assert second.site is not None and first.site is not None
+    assert [e.head.title for e in second.site.entries] == [
+        "Stamped " + e.head.title if e.display.endswith(edited.name) else e.head.title
+        for e in first.site.entries]
+
+
+def test_an_edit_that_keeps_size_and_time_is_still_seen(project: Path) -> None:
+    """Size and modification time can survive an edit (a tool that restores the time, a
+    same-length change); the change time and inode cannot, and the build compares them too."""
+    _backdate(project)
+    assert fixdex("build", cwd=project).code == 0  # stamps the backdated records
+    record = _records(project)[6]
+    before = record.stat()
+    text = record.read_text()
+    changed = re.sub(r'^quick_fix: "(.)', lambda m: 'quick_fix: "' + ("X" if m.group(1) != "X"
+                     else "Y"), text, count=1, flags=re.M)
+    assert changed != text and len(changed) == len(text)
+    record.write_text(changed)
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
     run = fixdex("build", cwd=project)
-    assert run.code == 0 and "(nothing changed)" in run.err, run.err
+    assert run.code == 0 and "(nothing changed)" not in run.err, run.err
+    _assert_same_as_cold(project)
