@@ -105,10 +105,19 @@ class BuildResult:
     """Each valid record's cache key, by slug (part of its page's key)."""
     shown: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
+    pending: Callable[[], list[Problem]] | None = None
+    """Work of pass 1 that pass 2 does not wait for (saving the cache, the content warnings,
+    which are never errors): a build runs it while the workers render (`finish`)."""
 
     @property
     def ok(self) -> bool:
         return not errors_only(self.problems)
+
+    def finish(self) -> None:
+        """Run the pending work, if any, and add the warnings it finds."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.problems = sorted(self.problems + pending())
 
 
 class Progress:
@@ -163,14 +172,23 @@ def _collect_in_worker() -> None:
 # -- pass 1: gather -------------------------------------------------------------------------
 
 _CTX: ValidationContext | None = None
+_CTX_KEY = b""
 
 
-def _process(item: tuple[bytes, Path, str, bytes | None]) -> bytes | list[Problem]:
-    """One record file, read, validated and noted: the `Processed`, pickled (as it must be to
-    leave a worker anyway), so that the cache stores these very bytes instead of pickling
-    every record again; or the file's problems."""
+def _process(item: tuple[bytes | None, Path, str, bytes | None]) -> bytes | list[Problem]:
+    """One record file, read (here, when it comes without a key), validated and noted: the
+    `Processed`, pickled (as it must be to leave a worker anyway), so that the cache stores
+    these very bytes instead of pickling every record again; or the file's problems."""
     key, path, shown, raw = item
     assert _CTX is not None
+    if key is None:
+        try:
+            raw, _ = read_limited(path)
+        except OSError as err:
+            return [Problem(shown, 0, 0, "", f"cannot read the file: {err.strerror}")]
+        key = digest(_CTX_KEY, shown, raw)
+        if len(raw) > MAX_FILE_BYTES:
+            raw = None  # read_document reads it again, to report its size
     try:
         entry = validate_record(path, shown, _CTX, raw)
     except ContentErrors as err:
@@ -180,10 +198,10 @@ def _process(item: tuple[bytes, Path, str, bytes | None]) -> bytes | list[Proble
     return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _process_all(items: list[tuple[bytes, Path, str, bytes | None]], jobs: int,
-                 ctx: ValidationContext) -> Iterator[bytes | list[Problem]]:
-    global _CTX
-    _CTX = ctx
+def _process_all(items: list[tuple[bytes | None, Path, str, bytes | None]], jobs: int,
+                 ctx: ValidationContext, ctx_key: bytes) -> Iterator[bytes | list[Problem]]:
+    global _CTX, _CTX_KEY
+    _CTX, _CTX_KEY = ctx, ctx_key
     progress = Progress("reading", len(items))
     pool = _pool(jobs, len(items))
     try:
@@ -201,8 +219,11 @@ def _process_all(items: list[tuple[bytes, Path, str, bytes | None]], jobs: int,
             pool.join()
 
 
-def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1) -> BuildResult:
-    """Pass 1: read and validate every record, check them together, link them into a site."""
+def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1,
+           defer: bool = False) -> BuildResult:
+    """Pass 1: read and validate every record, check them together, link them into a site.
+
+    `defer`: leave the work pass 2 does not need in `BuildResult.pending` (see `finish`)."""
     problems: list[Problem] = []
     shown = display_path(project.content)
     config = None
@@ -222,17 +243,24 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     settled = time.time_ns() - STAMP_SETTLE_NS
     records: list[Processed] = []
     blobs: dict[bytes, bytes] = {}  # each record's Processed, pickled: what the cache holds
-    todo: list[tuple[bytes, Path, str, bytes | None]] = []
+    todo: list[tuple[bytes | None, Path, str, bytes | None]] = []
     invalid: list[str] = []
+    taken: dict[str, Stamp | None] = {}  # the stamps of files yet to process, taken before reading
     for item in find_record_files(project.content, shown):
         if isinstance(item, Problem):
             problems.append(item)
             continue
         path, display = item
         now = stamp(path) if cache is not None else None
+        if now is not None and max(now[1], now[3]) >= settled:
+            now = None  # changed too recently for its stamp to be trusted next time
         last = known.get(display)
         if now is not None and last is not None and last[0] == now and last[1] in cached:
             key = last[1]  # unchanged since the last build read it: not read again
+        elif not cached:  # nothing to look up (a cold build): a worker reads the file
+            todo.append((None, path, display, None))
+            taken[display] = now
+            continue
         else:
             try:
                 raw, _ = read_limited(path)
@@ -244,40 +272,52 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             key = digest(ctx_key, display, raw)
             if key not in cached:  # a file over the limit is read again, to report its size
                 todo.append((key, path, display, raw if len(raw) <= MAX_FILE_BYTES else None))
-        if now is not None and max(now[1], now[3]) < settled:
+                taken[display] = now
+                continue
+        if now is not None:
             stamps[display] = (now, key)
-        hit = cached.get(key)
-        if hit is not None:
-            records.append(pickle.loads(hit))
-            blobs[key] = hit
-    for item, result in zip(todo, _process_all(todo, jobs, ctx), strict=True):
+        hit = cached[key]
+        records.append(pickle.loads(hit))
+        blobs[key] = hit
+    made: list[bytes] = []
+    for item, result in zip(todo, _process_all(todo, jobs, ctx, ctx_key), strict=True):
         if isinstance(result, bytes):
-            records.append(pickle.loads(result))
-            blobs[item[0]] = result
+            processed: Processed = pickle.loads(result)
+            records.append(processed)
+            blobs[processed.key] = result
+            made.append(processed.key)
+            if (now := taken[item[2]]) is not None:
+                stamps[item[2]] = (now, processed.key)
         else:
             problems.extend(result)
             invalid.append(item[1].stem)
-    if cache is not None:
-        gone = cached.keys() - blobs.keys()
-        dirty = {shard_of(k) for k in gone} | {shard_of(item[0]) for item in todo}
-        if dirty:
-            cache.save_records(blobs, dirty)
-        if stamps != known:
-            cache.save_stamps(ctx_key, stamps)
-    del cached, blobs
+
+    def pending() -> list[Problem]:
+        if cache is not None:
+            dirty = {shard_of(k) for k in cached.keys() - blobs.keys()}
+            dirty |= {shard_of(k) for k in made}
+            if dirty:
+                cache.save_records(blobs, dirty)
+            if stamps != known:
+                cache.save_stamps(ctx_key, stamps)
+        return content_warnings([(r.entry, r.notes) for r in records])
 
     entries = [r.entry for r in records]
     problems.extend(check_entries(entries, invalid))
-    problems.extend(content_warnings([(r.entry, r.notes) for r in records]))
     if config is None:
-        return BuildResult(None, sorted(problems))
+        return BuildResult(None, sorted(problems + pending()))
     site, link_problems = link(config, entries)
     problems.extend(link_problems)
-    # Only what pass 2 needs is kept: the notes of 10,000 records are tens of megabytes, and
-    # every page of the main process that a forked render worker touches gets copied.
-    return BuildResult(site, sorted(problems), tokens={r.entry.slug: r.tokens for r in records},
-                       record_keys={r.entry.slug: r.key for r in records},
-                       shown={r.entry.slug: r.shown for r in records})
+    # Only what pass 2 needs is kept once `pending` has run: the notes of 10,000 records are
+    # tens of megabytes, and every page of the main process that a forked render worker
+    # touches gets copied.
+    result = BuildResult(site, sorted(problems),
+                         tokens={r.entry.slug: r.tokens for r in records},
+                         record_keys={r.entry.slug: r.key for r in records},
+                         shown={r.entry.slug: r.shown for r in records}, pending=pending)
+    if not defer:
+        result.finish()
+    return result
 
 
 # -- pass 2: render and write ---------------------------------------------------------------
@@ -428,6 +468,8 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
     manifest = Manifest()
 
     def keys() -> None:  # only for the manifest: made while the workers render
+        result.finish()
+        _return_free_memory()
         manifest.page_keys = _page_keys(site, result, site_key)
         manifest.page_keys.update((rel, key()) for rel, key, _ in outputs)
 
@@ -464,7 +506,8 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
     result.written = 0
     if stale or others or removed:
-        made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs)
+        made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs,
+                           meanwhile=result.finish)
         written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
         result.written = len(written)
         manifest.files.update(made)
@@ -531,8 +574,9 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             old = None
         with (Update(project.out, len(old.files), old.changes) if old is not None
               else nullcontext()) as update:
-            result = gather(project, ctx, jobs)
+            result = gather(project, ctx, jobs, defer=True)
             if not result.ok or result.site is None:
+                result.finish()
                 return result
             with nullcontext() if published else locked(project.out):
                 if old is None:
@@ -571,3 +615,5 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
         return None
+    finally:
+        result.finish()  # if nothing ran it while rendering
