@@ -418,10 +418,18 @@ def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
     """Everything but the error pages (hubs, home, feeds, redirects, static assets), each
     as (file, its input key, how to make its bytes): a file whose key is unchanged is
     skipped. Keys are computed when asked for."""
+    joined: dict[int, bytes] = {}  # several files show every record: join their digests once
+
+    def key(rel: str, inputs: Inputs) -> bytes:
+        records = joined.get(id(inputs.entries))
+        if records is None:
+            records = joined[id(inputs.entries)] = b"".join(shown[e.slug]
+                                                            for e in inputs.entries)
+        return digest(site_key, rel, inputs.text, records)
+
     outputs: list[tuple[str, Key, Make]] = []
     for rel, inputs, make in renderer.site_jobs():
-        outputs.append((rel, partial(_inputs_key, site_key, rel, inputs, shown),
-                        lambda make=make: make().encode("utf-8")))
+        outputs.append((rel, partial(key, rel, inputs), lambda make=make: make().encode("utf-8")))
     static = project.templates / STATIC_DIR
     if static.is_dir():
         for path in sorted(static.rglob("*")):
@@ -430,10 +438,6 @@ def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
                 outputs.append((f"{STATIC_DIR}/{path.relative_to(static).as_posix()}",
                                 lambda data=data: digest(data), lambda data=data: data))
     return outputs
-
-
-def _inputs_key(site_key: bytes, rel: str, inputs: Inputs, shown: Mapping[str, bytes]) -> bytes:
-    return digest(site_key, rel, inputs.text, b"".join(shown[e.slug] for e in inputs.entries))
 
 
 def _site_key(site: Site, project: Project) -> bytes:
