@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import fixdex, make_project
 
+from generator import quality
 from generator.quality import article_problems, needs_an
 
 RECORD = "content/example-api/rate-limited.yaml"
@@ -64,3 +65,29 @@ def test_sentence_repeated_in_three_records(tmp_path) -> None:  # type: ignore[n
     assert len(repeated) == 3
     assert repeated[0].startswith("content/example-api/copy-one.yaml:")
     assert "quick_fixes[0]: the same sentence appears in 3 records (also" in repeated[0]
+
+
+def test_joined_ascii_notes_equal_the_per_text_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`record_notes`' one-pass ASCII path finds what the per-text path finds, in order."""
+    import datetime as dt
+    import random
+    from types import SimpleNamespace as NS
+
+    rng = random.Random(7)
+    bits = ["a", "A", " ", "-", ".", "!", "?", "'", "x", "E", "U", "h", "`", "\n", "\t", "1",
+            "an ", "a ", "A ", "Apple", "hour", "SDK", "one", "(", '"', ". ", "? ", "b-A ",
+            "ok. Then", "Foo bar baz qux quux corge", "API", "x_a "]
+
+    def text() -> str:
+        return "".join(rng.choice(bits) for _ in range(rng.randrange(1, 60))).strip() or "x"
+
+    for _ in range(500):
+        rec = NS(title=text(), summary=text(), quick_fix=text(), meaning=text(), why=text(),
+                 causes=[text()], quick_fixes=[text(), text()], steps=[text()], prevention=[],
+                 platform_checks=[NS(check=text())], evidence=NS(note=text()),
+                 faq=[NS(q=text(), a=text())], updated=dt.date(2026, 1, 1), sources=[])
+        joined = quality.record_notes(rec, dt.date(2026, 6, 1))  # type: ignore[arg-type]
+        with monkeypatch.context() as patch:
+            patch.setattr(quality, "_SENTENCE_BREAK", "")  # no text passes the guard
+            per_text = quality.record_notes(rec, dt.date(2026, 6, 1))  # type: ignore[arg-type]
+        assert joined == per_text
