@@ -7,6 +7,10 @@ than an exception, nesting is bounded before libyaml's recursive composer sees i
 enough file would crash the interpreter), and over-long numbers are refused before Python
 turns them into text. The composed node tree is kept next to the data so that later stages can
 turn a field path into `line:col` - but only when there is a problem to report.
+
+Most records are written in a plain subset of YAML that `_read_simple` reads line by line, at
+a fraction of the parser's cost; it gives the parser's data or declines, and the node tree of
+a record it read is composed only if a problem in it has to be located.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +52,24 @@ _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")  # line breaks to YAML 1.1, n
 
 @dataclass(frozen=True)
 class Document:
-    """One YAML file: its parsed data, and the node tree that knows each value's position."""
+    """One YAML file: its parsed data, and (on demand) the node tree that knows each value's
+    position."""
 
     path: Path
     display: str
     data: Any
-    root: yaml.Node
+    text: str = field(repr=False)
+
+    @cached_property
+    def root(self) -> yaml.Node:
+        """The node tree, composed from the text on first use: a valid record, read without
+        one, never needs it; locating a problem does. (The text was read once already, so
+        composing it again succeeds and gives the tree the parser would have given.)"""
+        loader = _Loader(self.text)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
 
     def locate(self, loc: Sequence[str | int], key: bool = False) -> tuple[int, int]:
         """1-based line and column of the value at `loc` (of its key when `key` is true).
@@ -288,6 +305,264 @@ class _NotPlain(Exception):
     """A document the fast constructor leaves to PyYAML's."""
 
 
+_KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+_KEY_NAMES: dict[str, bool] = {}
+"""Key names already checked (a record has the same few dozen); bounded, for untrusted input."""
+_QUOTED_TAIL = re.compile(r" *| +#.*")  # after a closing quote or `]`: at most a comment
+# Quoted text on one line; of the escapes only \" \\ \/ \n \t (the rest are not simple).
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*(?:\\["\\/nt][^"\\]*)*)"(?: *$| +#)')
+_SINGLE_QUOTED = re.compile(r"'([^']*(?:''[^']*)*)'(?: *$| +#)")
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPED = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t"}
+_FLOW_ITEM = re.compile(
+    r""" *(?:"([^"\\]*(?:\\["\\/nt][^"\\]*)*)"|'([^']*(?:''[^']*)*)'"""
+    r"""|([^ ,\[\]{}#&*!|>'"%@`?:-](?:[^ ,\[\]{}#:?]| +[^ ,\[\]{}#:?])*)) *([,\]])"""
+)
+_NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_RESOLVED_START = frozenset("yYnNtTfFoO~-+.0123456789<=")
+"""First characters for which YAML 1.1's implicit resolvers may make a plain scalar something
+other than text (a bool, null, number, date, merge key or `=`)."""
+_NOT_TEXT = frozenset((
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL",
+))
+"""The plain scalars those resolvers make a bool or null (YAML 1.1, as PyYAML reads it)."""
+_SHORT_INT = re.compile(r"[1-9][0-9]{0,17}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ASCII_NOT_SIMPLE = bytes(range(10)) + bytes(range(11, 32)) + b"\x7f"  # controls, tab, CR
+_SIMPLE_DEPTH = 8
+
+
+class _NotSimple(Exception):
+    """A document the line reader leaves to the YAML parser."""
+
+
+def _plain_value(text: str) -> Any:
+    """A one-line plain scalar as the safe loader resolves it: text, a short decimal integer
+    or a date kept as text; anything else YAML could read as another type is not simple."""
+    if text[0] not in _RESOLVED_START:
+        return text
+    if text in _NOT_TEXT:
+        raise _NotSimple
+    if text[0] in "yYnNtTfFoO":
+        return text
+    if _SHORT_INT.fullmatch(text):
+        return int(text)
+    if _DATE.fullmatch(text):
+        return text
+    raise _NotSimple
+
+
+def _unescape(text: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], text) if "\\" in text else text
+
+
+def _simple_key(line: str, start: int) -> tuple[str, str] | None:
+    """`name: rest` at `start` in the line, as (name, rest), for a plain name that YAML reads
+    as text."""
+    colon = line.find(":", start)
+    if colon < 0 or line[colon + 1:colon + 2] not in ("", " "):
+        return None
+    name = line[start:colon]
+    ok = _KEY_NAMES.get(name)
+    if ok is None:
+        ok = _KEY_NAME.fullmatch(name) is not None and name not in _NOT_TEXT
+        if len(_KEY_NAMES) < 1000:
+            _KEY_NAMES[name] = ok
+    return (name, line[colon + 1:].lstrip(" ")) if ok else None
+
+
+def _printable(text: str) -> bool:
+    """No character the fast reader leaves to the parser: controls (tab and CR among them),
+    and outside ASCII anything Python does not call printable (NEL, LS, PS, BOM, ...)."""
+    if text.isascii():
+        raw = text.encode()
+        return len(raw.translate(None, _ASCII_NOT_SIMPLE)) == len(raw)
+    return text.replace("\n", "").isprintable()
+
+
+def _read_simple(text: str) -> dict[str, Any] | None:
+    """The data of a record written in the plain subset of YAML records use, or None.
+
+    The subset: a block mapping of plain keys whose values are one-line scalars (quoted, or
+    plain text, short integers and dates), `|` literals, one-line flow lists of scalars, and
+    nested block lists and mappings of the same; comments and blank lines anywhere outside a
+    literal. That is what `fixdex new` writes and what hand-edited records hold, and reading
+    it line by line costs a fraction of composing a node tree with marks (which only an
+    invalid record needs). Anything else - a tab, an anchor, a tag, a multi-line scalar, a
+    duplicate key, a value YAML would resolve to another type, odd indentation - returns
+    None and the document goes through the YAML parser, which reads it (or reports the
+    problem) as ever: this reader must give the parser's data or nothing.
+    """
+    if not text.endswith("\n") or not _printable(text):
+        return None
+    lines = text.split("\n")
+    lines.pop()  # the empty text after the last line break
+    n = len(lines)
+    flow_items = 0
+
+    def next_line(i: int) -> tuple[int, int]:
+        """The next line (from i) holding more than white space or a comment, and its
+        indentation; (n, -1) at the end."""
+        while i < n:
+            line = lines[i]
+            body = line.lstrip(" ")
+            if body and body[0] != "#":
+                return i, len(line) - len(body)
+            i += 1
+        return n, -1
+
+    def literal(i: int, parent: int, chomp: str) -> tuple[str, int]:
+        """A `|` block scalar from line i on (its indentation given by its first line)."""
+        if i >= n:
+            raise _NotSimple
+        first = lines[i]
+        width = len(first) - len(first.lstrip(" "))
+        if width <= parent or width == len(first):  # empty, or leading blank lines
+            raise _NotSimple
+        prefix = " " * width
+        parts: list[str] = []
+        while i < n:
+            line = lines[i]
+            if line.startswith(prefix):
+                parts.append(line[width:])
+            elif not line.strip(" "):
+                parts.append("")
+            else:
+                break
+            i += 1
+        if chomp == "+":
+            return "\n".join(parts) + "\n", i
+        while not parts[-1]:
+            parts.pop()
+        return "\n".join(parts) + ("" if chomp == "-" else "\n"), i
+
+    def flow(rest: str) -> list[Any]:
+        """A one-line `[a, "b", 'c']`."""
+        nonlocal flow_items
+        items: list[Any] = []
+        pos = 1
+        end = rest.find("]")
+        if end >= 0 and not rest[1:end].strip(" "):
+            pos = end + 1
+        else:
+            while True:
+                m = _FLOW_ITEM.match(rest, pos)
+                if m is None:
+                    raise _NotSimple
+                dq, sq, plain, sep = m.groups()
+                if dq is not None:
+                    items.append(_unescape(dq))
+                elif sq is not None:
+                    items.append(sq.replace("''", "'"))
+                else:
+                    items.append(_plain_value(plain))
+                pos = m.end()
+                if sep == "]":
+                    break
+        if not _QUOTED_TAIL.fullmatch(rest, pos):
+            raise _NotSimple
+        flow_items += len(items)
+        return items
+
+    def value(rest: str, i: int, parent: int, depth: int, in_mapping: bool) -> tuple[Any, int]:
+        """The value that starts with `rest` on line i, in a collection at column `parent`;
+        and the line after it."""
+        if not rest or rest[0] == "#":  # on the next lines, or null
+            if not in_mapping:
+                raise _NotSimple  # `-` alone
+            j, col = next_line(i + 1)
+            if col > parent or (col == parent and lines[j].startswith("- ", col)):
+                if depth >= _SIMPLE_DEPTH:
+                    raise _NotSimple
+                if lines[j].startswith("- ", col):
+                    return sequence(j, col, col == parent, depth + 1)
+                return mapping(j, col, col, depth + 1)
+            return None, i + 1
+        first = rest[0]
+        if first == '"':
+            end = rest.find('"', 1)
+            if end > 0 and "\\" not in (got := rest[1:end]):
+                if end + 1 == len(rest) or _QUOTED_TAIL.fullmatch(rest, end + 1):
+                    return got, i + 1
+                raise _NotSimple
+            m = _DOUBLE_QUOTED.match(rest)
+            if m is None:
+                raise _NotSimple
+            return _unescape(m.group(1)), i + 1
+        if first == "'":
+            m = _SINGLE_QUOTED.match(rest)
+            if m is None:
+                raise _NotSimple
+            return m.group(1).replace("''", "'"), i + 1
+        if first == "[":
+            return flow(rest), i + 1
+        if first == "|":
+            chomp = rest.rstrip(" ")[1:]
+            if chomp not in ("", "-", "+"):
+                raise _NotSimple
+            return literal(i + 1, parent, chomp)
+        if first in _NOT_PLAIN_START:
+            raise _NotSimple
+        cut = rest.find(" #")
+        if cut >= 0:
+            rest = rest[:cut]
+        rest = rest.rstrip(" ")
+        if ": " in rest or rest[-1] == ":":
+            raise _NotSimple
+        return _plain_value(rest), i + 1
+
+    def mapping(i: int, col: int, start: int, depth: int) -> tuple[dict[str, Any], int]:
+        """A block mapping at column col; its first key starts at `start` on line i."""
+        result: dict[str, Any] = {}
+        while True:
+            entry = _simple_key(lines[i], start)
+            if entry is None or entry[0] in result:
+                raise _NotSimple
+            got, i = value(entry[1], i, col, depth, True)
+            result[entry[0]] = got
+            i, start = next_line(i)
+            if start != col:
+                if start < col:
+                    return result, i
+                raise _NotSimple
+
+    def sequence(i: int, col: int, indentless: bool, depth: int) -> tuple[list[Any], int]:
+        """A block list whose `- ` entries sit at column col."""
+        result: list[Any] = []
+        while True:
+            line = lines[i]
+            rest = line[col + 2:].lstrip(" ")
+            if _simple_key(rest, 0) is not None:
+                if depth >= _SIMPLE_DEPTH:
+                    raise _NotSimple
+                at = len(line) - len(rest)
+                got, i = mapping(i, at, at, depth + 1)
+            else:
+                got, i = value(rest, i, col, depth, False)
+            result.append(got)
+            i, start = next_line(i)
+            if start != col:
+                if start < col:
+                    return result, i
+                raise _NotSimple
+            if not lines[i].startswith("- ", col):
+                if indentless:
+                    return result, i
+                raise _NotSimple
+
+    try:
+        i, start = next_line(0)
+        if start != 0:
+            return None
+        data, _ = mapping(i, 0, 0, 1)
+    except _NotSimple:
+        return None
+    if 3 * n + flow_items >= MAX_EXPANDED_NODES:  # the bound `_check_nodes` applies
+        return None
+    return data
+
+
 def read_limited(path: Path | str, limit: int = MAX_FILE_BYTES + 1) -> tuple[bytes, int]:
     """A file's first `limit` bytes (no further: /dev/zero ends too) and its size.
 
@@ -335,6 +610,9 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
         raise fail("the file contains a NUL character", line, offset - text.rfind("\n", 0, offset))
+    data = _read_simple(text)
+    if data is not None:
+        return Document(path, display, data, text)
     loader = _Loader(text)
     try:
         _check_depth(text)
@@ -361,7 +639,9 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
         if not isinstance(key_node.value, str) or key_node.tag != "tag:yaml.org,2002:str":
             line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             raise fail(f"field names must be text, found {key_node.value!r}", line, col)
-    return Document(path, display, data, root)
+    doc = Document(path, display, data, text)
+    doc.__dict__["root"] = root  # composed already
+    return doc
 
 
 def find_record_files(content: Path, display: str) -> Iterator[tuple[Path, str] | Problem]:

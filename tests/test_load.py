@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import REPO, VALID_SITE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator.errors import ContentErrors, Problem
-from generator.load import _Loader, find_record_files, read_document
+from generator.load import _Loader, _read_simple, find_record_files, read_document
 
 RECORD = VALID_SITE / "openrouter" / "expired-key-user-not-found.yaml"
 
@@ -67,6 +69,46 @@ def test_values_the_fast_constructor_leaves_to_pyyaml_get_its_errors(
     assert f"r.yaml:{message}" in str(caught.value)
 
 
+# Texts in (or at the edge of) the subset the line reader takes without the YAML parser.
+SIMPLE_YAML = [
+    "a: text\nb: 'it''s'\nc: \"q \\\" \\\\ \\/ \\n \\t\"\nd: 400\ne: 2026-02-30\nf:\ng: # c\n",
+    "a: [x y, \"b, c\", 'd', 12, 2026-01-01]\nb: []\nc: [ ]  # c\nd: https://x.example/a#b\n",
+    "lit: |\n  one\n    two\n\n  three\n\nstrip: |-\n  x\n\nkeep: |+\n  y\n\n\nz: 1\n",
+    "s:\n- a\n- |\n  b\n- q: 1\n  r:\n  - x\nt:\n  - u: v\n    w: [1]\n  -   k: v\n# end\n",
+    "m:\n  n:\n    o: p\n  # c\n  q: \"r\" # c\nlast: Yesterday\n",
+    "k: v\n  more\n", "k: yes\n", "on: 1\n", "k: 0x1f\n", "k: \"a\n  b\"\n", "k: >\n  x\n",
+    "k: |\n\n  x\n", "k: v\nk: w\n", "k: &a x\nl: *a\n", "k: !!str x\n", "k:\ttab\n",
+    "k: [a, ]\n", "k: [a: b]\n", "k: v: w\n", "- a\n", "--- \nk: v\n", "k: v", "k: \"\\x41\"\n",
+    "k:\n  - a\n  b: c\n", "k: 1.5\n", "k: -1\n", "k: \"x\"y\n", "<<: x\n", "k: =\n",
+]
+
+
+@pytest.mark.parametrize("text", SIMPLE_YAML)
+def test_line_reader_equals_pyyaml_or_leaves_it_the_text(text: str) -> None:
+    """The line reader gives exactly the general loader's data, or nothing."""
+    data = _read_simple(text)
+    if data is None:
+        return
+    assert repr(data) == repr(yaml.load(text, Loader=_Loader))
+
+
+def test_line_reader_reads_the_records_it_is_for() -> None:
+    for path in sorted(VALID_SITE.glob("*/*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert _read_simple(text) == yaml.load(text, Loader=_Loader), path
+    assert _read_simple(SIMPLE_YAML[0]) is not None
+    assert _read_simple(SIMPLE_YAML[3]) is not None
+
+
+def test_a_problem_in_a_simply_read_record_is_located(tmp_path: Path) -> None:
+    """The node tree of a record read without one is composed when a position is needed."""
+    path = tmp_path / "r.yaml"
+    path.write_text("a: 1\nb:\n  - x\n  - y: z\n")
+    doc = read_document(path, "r.yaml")
+    assert "root" not in doc.__dict__
+    assert doc.locate(("b", 1, "y")) == (4, 8)
+
+
 def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
     copy = tmp_path / "r.yaml"
     copy.write_bytes(b"\xef\xbb\xbf" + RECORD.read_bytes().replace(b"\n", b"\r\n"))
@@ -114,3 +156,73 @@ def test_unreadable_and_linked_folders_are_reported_not_skipped(
         "content/acme/deeper/here: a linked folder; put records in content/ itself",
         "content/locked: cannot read the folder: Permission denied",
     ]
+
+
+# Pieces of records and of near-misses, for texts built at random: the line reader must give
+# exactly what the YAML parser gives for each, or decline it.
+_KEYS = ["a", "title", "k-1", "x_y", "on", "Yes", "no", "1a", "a b", "null", "<<", "~", "?x"]
+_SCALARS = [
+    "text", "two words", "yes", "No", "off", "~", "null", "Null", "12", "012", "0", "-1", "+1",
+    "1_000", "1e3", ".5", "1.5", ".inf", "0x1f", "0o7", "2026-01-01", "2026-1-1", "2026-02-30",
+    "2026-01-01T10:00:00", "a # b", "a #b", "a#b", "a: b", "a:b", "x:", "'q'", "'it''s'", "''",
+    '"q"', '""', '"a\\nb"', '"\\x41"', '"a\\"b"', '"\\/"', '"a" b', "'a' b", "[a, b]", "[a,b]",
+    "[]", "[ ]", "[a, ]", "[a: b]", "[[a]]", "['x', \"y\", 3]", "[yes]", "&a x", "*a",
+    "!!str x", "!x y", "%x", "@x", "`x`", "=", "<<", "- x", "-x", "?x", ":x", "|x", ">x",
+    "é", "naïve café", "x\u2028y", "x\x85y", "a\tb", "{a: b}", "{}", "x ", "x  # c",
+    "https://x.example/a#b", "1:2", "12:30", "-", "--", "---", "...", "#c",
+]
+_SAFE_KEYS = ["a", "title", "k-1", "x_y"]
+_SAFE_SCALARS = ["text", "two words", "12", "2026-01-01", "'q'", "'it''s'", '"q"', '""',
+                 '"a\\nb"', "[a, b]", "[]", "['x', \"y\", 3]", "naïve café", "x  # c",
+                 "https://x.example/a#b", "Yesterday", "a-b"]
+_LITERAL_LINES = ["one", "  two", "", "three: 4", "- x", "# not a comment", "\tx", "'q'"]
+
+
+def _pick(draw: st.DrawFn, safe: list[str], every: list[str]) -> str:
+    """Mostly what the reader takes, now and then anything: a text with one odd piece in it
+    tests the reader's edges; a text with five declines at the first."""
+    return draw(st.sampled_from(every if draw(st.integers(0, 9)) == 0 else safe))
+
+
+@st.composite
+def _record_text(draw: st.DrawFn) -> str:
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 5))):
+        key = _pick(draw, _SAFE_KEYS, _KEYS)
+        kind = draw(st.sampled_from(["scalar", "scalar", "literal", "list", "map", "empty"]))
+        if kind == "scalar":
+            lines.append(f"{key}: {_pick(draw, _SAFE_SCALARS, _SCALARS)}")
+        elif kind == "empty":
+            lines.append(f"{key}:" + draw(st.sampled_from(["", " ", "  # c"])))
+        elif kind == "literal":
+            lines.append(f"{key}: " + draw(st.sampled_from(["|", "|-", "|+", "| ", "|2", ">"])))
+            pad = " " * draw(st.integers(0, 3))
+            lines += [pad + line if line else "" for line in
+                      draw(st.lists(st.sampled_from(_LITERAL_LINES), min_size=0, max_size=4))]
+        else:
+            lines.append(f"{key}:")
+            pad = " " * draw(st.integers(0, 3))
+            for _ in range(draw(st.integers(0, 3))):
+                value = _pick(draw, _SAFE_SCALARS, _SCALARS)
+                if kind == "list":
+                    nested = draw(st.booleans())
+                    lines.append(f"{pad}- " + (f"{_pick(draw, _SAFE_KEYS, _KEYS)}: {value}"
+                                               if nested else value))
+                    if nested and draw(st.booleans()):
+                        lines.append(f"{pad}  {_pick(draw, _SAFE_KEYS, _KEYS)}: "
+                                     f"{_pick(draw, _SAFE_SCALARS, _SCALARS)}")
+                else:
+                    lines.append(f"{pad}{_pick(draw, _SAFE_KEYS, _KEYS)}: {value}")
+        if draw(st.booleans()):
+            lines.append(draw(st.sampled_from(["", "# comment", "  # indented", "   "])))
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "\n", "", "\n\n"]))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_record_text())
+def test_line_reader_equals_pyyaml_or_declines_on_random_records(text: str) -> None:
+    data = _read_simple(text)
+    if data is None:
+        return
+    assert repr(data) == repr(yaml.load(text, Loader=_Loader)), text
+
