@@ -211,6 +211,12 @@ def _check_nodes(root: yaml.Node) -> None:
                 problem=f"the tag '{tag}' is not allowed; records are plain YAML",
                 problem_mark=node.start_mark,
             )
+        if node.tag in _COLLECTION_TAGS and node.tag != _COLLECTION_TAG.get(node.__class__):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")  # `!!map ~`, `!!seq x`
+            raise yaml.MarkedYAMLError(
+                problem=f"the tag '{tag}' does not fit this value; records are plain YAML",
+                problem_mark=node.start_mark,
+            )
         in_progress.add(key)
         total = 1
         if isinstance(node, yaml.MappingNode):
@@ -265,6 +271,7 @@ def _yaml_problem(display: str, err: yaml.YAMLError, text: str) -> Problem:
 _STR_TAG = "tag:yaml.org,2002:str"
 _COLLECTION_TAG = {yaml.SequenceNode: "tag:yaml.org,2002:seq",
                    yaml.MappingNode: "tag:yaml.org,2002:map"}
+_COLLECTION_TAGS = frozenset(_COLLECTION_TAG.values())
 
 
 def _construct_plain(loader: _Loader, root: yaml.Node) -> Any:

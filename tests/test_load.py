@@ -226,3 +226,18 @@ def test_line_reader_equals_pyyaml_or_declines_on_random_records(text: str) -> N
         return
     assert repr(data) == repr(yaml.load(text, Loader=_Loader)), text
 
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("!!map ~\n", "1:1"), ("!!map title: x\n", "1:1"), ("!!map [a]\n", "1:1"),
+    ("!!seq x\n", "1:1"), ("a: !!seq x\n", "1:4"), ("a: !!map [b]\n", "1:4"),
+])
+def test_a_collection_tag_on_another_kind_of_value_is_refused(
+        tmp_path: Path, text: str, where: str) -> None:
+    """Found by tests/test_fuzz.py: `!!map ~` crashed the loader with a traceback."""
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(ContentErrors) as caught:
+        read_document(path, "r.yaml")
+    tag = text.split("!!")[1].split(" ")[0]
+    assert [str(p) for p in caught.value.problems] == [
+        f"r.yaml:{where}: the tag '!!{tag}' does not fit this value; records are plain YAML"]
