@@ -25,11 +25,13 @@ import os
 import pickle
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -107,7 +109,8 @@ class BuildResult:
     """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
     pending: Callable[[], list[Problem]] | None = None
     """Work of pass 1 that pass 2 does not wait for (saving the cache, the content warnings,
-    which are never errors): a build runs it while the workers render (`finish`)."""
+    which are never errors): a build starts it beside pass 2 (`start_pending`) and adds its
+    warnings at the end (`finish`)."""
 
     @property
     def ok(self) -> bool:
@@ -118,6 +121,49 @@ class BuildResult:
         if self.pending is not None:
             pending, self.pending = self.pending, None
             self.problems = sorted(self.problems + pending())
+
+    def start_pending(self) -> None:
+        """Start the pending work in a forked process, so that it runs beside pass 2 and this
+        process drops what only that work needs (the cache's bytes, the notes) before the
+        render workers fork: memory this process frees after they fork stays theirs."""
+        if self.pending is not None:
+            self.pending = _forked(self.pending)
+
+
+def _forked(work: Callable[[], list[Problem]]) -> Callable[[], list[Problem]]:
+    """Run `work` in a forked child; return how to wait for its result. Inline where there
+    is no fork. A failure in the child is raised here, with its traceback."""
+    if not hasattr(os, "fork"):
+        done = work()
+        return lambda: done
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_end)
+            answer = pickle.dumps((True, work()))
+        except BaseException:  # sent to the parent, which raises it
+            answer, code = pickle.dumps((False, traceback.format_exc())), 1
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                out.write(answer)
+        finally:
+            os._exit(code)
+    os.close(write_end)
+
+    def wait() -> list[Problem]:
+        with os.fdopen(read_end, "rb") as answer:
+            data = answer.read()
+        os.waitpid(pid, 0)
+        ok, value = pickle.loads(data) if data else (False, "it ended without an answer")
+        if not ok:
+            raise RuntimeError(f"saving the cache and noting the records failed:\n{value}")
+        return cast(list[Problem], value)
+
+    return wait
 
 
 class Progress:
@@ -472,8 +518,6 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
     manifest = Manifest()
 
     def keys() -> None:  # only for the manifest: made while the workers render
-        result.finish()
-        _return_free_memory()
         manifest.page_keys = _page_keys(site, result, site_key)
         manifest.page_keys.update((rel, key()) for rel, key, _ in outputs)
 
@@ -510,8 +554,7 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
     result.written = 0
     if stale or others or removed:
-        made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs,
-                           meanwhile=result.finish)
+        made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs)
         written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
         result.written = len(written)
         manifest.files.update(made)
@@ -582,6 +625,7 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             if not result.ok or result.site is None:
                 result.finish()
                 return result
+            result.start_pending()
             with nullcontext() if published else locked(project.out):
                 if old is None:
                     cache.forget_manifest(project.out)
@@ -620,4 +664,4 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
         result.problems.append(_template_problem(project, err))
         return None
     finally:
-        result.finish()  # if nothing ran it while rendering
+        result.finish()  # the cache and the warnings, made beside the rendering
