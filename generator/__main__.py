@@ -1,5 +1,5 @@
 """`python -m generator` is the same as the `fixdex` command."""
 
-from .cli import main
+from .cli import run
 
-raise SystemExit(main())
+run()

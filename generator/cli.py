@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .cache import Cache, inputs_fingerprint
@@ -335,3 +335,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def run() -> NoReturn:
+    """The `fixdex` command: `main`, then exit without tearing the interpreter down.
+
+    A build leaves tens of thousands of objects (a site of 10,000 records) that the usual
+    exit would free one by one, a quarter of a second at 10,000 records, for nothing: the
+    process ends. (mypy exits the same way.) Work left running is in detached processes.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
