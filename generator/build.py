@@ -25,13 +25,11 @@ import os
 import pickle
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import cast
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -107,63 +105,11 @@ class BuildResult:
     """Each valid record's cache key, by slug (part of its page's key)."""
     shown: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
-    pending: Callable[[], list[Problem]] | None = None
-    """Work of pass 1 that pass 2 does not wait for (saving the cache, the content warnings,
-    which are never errors): a build starts it beside pass 2 (`start_pending`) and adds its
-    warnings at the end (`finish`)."""
 
     @property
     def ok(self) -> bool:
         return not errors_only(self.problems)
 
-    def finish(self) -> None:
-        """Run the pending work, if any, and add the warnings it finds."""
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            self.problems = sorted(self.problems + pending())
-
-    def start_pending(self) -> None:
-        """Start the pending work in a forked process, so that it runs beside pass 2 and this
-        process drops what only that work needs (the cache's bytes, the notes) before the
-        render workers fork: memory this process frees after they fork stays theirs."""
-        if self.pending is not None:
-            self.pending = _forked(self.pending)
-
-
-def _forked(work: Callable[[], list[Problem]]) -> Callable[[], list[Problem]]:
-    """Run `work` in a forked child; return how to wait for its result. Inline where there
-    is no fork. A failure in the child is raised here, with its traceback."""
-    if not hasattr(os, "fork"):
-        done = work()
-        return lambda: done
-    read_end, write_end = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
-        try:
-            os.close(read_end)
-            answer = pickle.dumps((True, work()))
-        except BaseException:  # sent to the parent, which raises it
-            answer, code = pickle.dumps((False, traceback.format_exc())), 1
-        try:
-            with os.fdopen(write_end, "wb") as out:
-                out.write(answer)
-        finally:
-            os._exit(code)
-    os.close(write_end)
-
-    def wait() -> list[Problem]:
-        with os.fdopen(read_end, "rb") as answer:
-            data = answer.read()
-        os.waitpid(pid, 0)
-        ok, value = pickle.loads(data) if data else (False, "it ended without an answer")
-        if not ok:
-            raise RuntimeError(f"saving the cache and noting the records failed:\n{value}")
-        return cast(list[Problem], value)
-
-    return wait
 
 
 class Progress:
@@ -265,11 +211,8 @@ def _process_all(items: list[tuple[bytes | None, Path, str, bytes | None]], jobs
             pool.join()
 
 
-def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1,
-           defer: bool = False) -> BuildResult:
-    """Pass 1: read and validate every record, check them together, link them into a site.
-
-    `defer`: leave the work pass 2 does not need in `BuildResult.pending` (see `finish`)."""
+def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1) -> BuildResult:
+    """Pass 1: read and validate every record, check them together, link them into a site."""
     problems: list[Problem] = []
     shown = display_path(project.content)
     config = None
@@ -338,32 +281,28 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             problems.extend(result)
             invalid.append(item[1].stem)
 
-    def pending() -> list[Problem]:
-        if cache is not None:
-            dirty = {shard_of(k) for k in cached.keys() - blobs.keys()}
-            dirty |= {shard_of(k) for k in made}
-            if dirty:
-                cache.save_records(blobs, dirty)
-            if stamps != known:
-                cache.save_stamps(ctx_key, stamps)
-        return content_warnings([(r.entry, r.notes) for r in records])
+    if cache is not None:
+        dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in made}
+        if dirty:
+            cache.save_records(blobs, dirty)
+        if stamps != known:
+            cache.save_stamps(ctx_key, stamps)
+    del cached, blobs
 
     entries = [r.entry for r in records]
     problems.extend(check_entries(entries, invalid))
+    problems.extend(content_warnings([(r.entry, r.notes) for r in records]))
     if config is None:
-        return BuildResult(None, sorted(problems + pending()))
+        return BuildResult(None, sorted(problems))
     site, link_problems = link(config, entries)
     problems.extend(link_problems)
-    # Only what pass 2 needs is kept once `pending` has run: the notes of 10,000 records are
-    # tens of megabytes, and every page of the main process that a forked render worker
-    # touches gets copied.
-    result = BuildResult(site, sorted(problems),
-                         tokens={r.entry.slug: r.tokens for r in records},
-                         record_keys={r.entry.slug: r.key for r in records},
-                         shown={r.entry.slug: r.shown for r in records}, pending=pending)
-    if not defer:
-        result.finish()
-    return result
+    # Only what pass 2 needs is kept: the notes of 10,000 records are tens of megabytes, and
+    # every page of the main process that a forked render worker touches gets copied. (So
+    # the cache is saved and the notes are read here, not beside the rendering: memory this
+    # process frees after the workers fork stays mapped in them.)
+    return BuildResult(site, sorted(problems), tokens={r.entry.slug: r.tokens for r in records},
+                       record_keys={r.entry.slug: r.key for r in records},
+                       shown={r.entry.slug: r.shown for r in records})
 
 
 # -- pass 2: render and write ---------------------------------------------------------------
@@ -621,11 +560,9 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             old = None
         with (Update(project.out, len(old.files), old.changes) if old is not None
               else nullcontext()) as update:
-            result = gather(project, ctx, jobs, defer=True)
+            result = gather(project, ctx, jobs)
             if not result.ok or result.site is None:
-                result.finish()
                 return result
-            result.start_pending()
             with nullcontext() if published else locked(project.out):
                 if old is None:
                     cache.forget_manifest(project.out)
@@ -663,5 +600,3 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
         return None
-    finally:
-        result.finish()  # the cache and the warnings, made beside the rendering
