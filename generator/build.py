@@ -111,7 +111,6 @@ class BuildResult:
         return not errors_only(self.problems)
 
 
-
 class Progress:
     """A one-line progress count on a terminal, for builds that take more than a second."""
 
