@@ -166,6 +166,17 @@ _CTX: ValidationContext | None = None
 _CTX_KEY = b""
 
 
+def _read_record(path: Path, display: str, ctx_key: bytes) -> tuple[bytes, bytes | None] | Problem:
+    """A record file's cache key and bytes (None for a file over the size limit, which
+    read_document reads again to report its size), or why it cannot be read. The one place
+    that says what a key is made of, for the main process and the workers alike."""
+    try:
+        raw, _ = read_limited(path)
+    except OSError as err:
+        return Problem(display, 0, 0, "", f"cannot read the file: {err.strerror}")
+    return digest(ctx_key, display, raw), raw if len(raw) <= MAX_FILE_BYTES else None
+
+
 def _process(item: tuple[bytes | None, Path, str, bytes | None]) -> bytes | list[Problem]:
     """One record file, read (here, when it comes without a key), validated and noted: the
     `Processed`, pickled (as it must be to leave a worker anyway), so that the cache stores
@@ -173,13 +184,10 @@ def _process(item: tuple[bytes | None, Path, str, bytes | None]) -> bytes | list
     key, path, shown, raw = item
     assert _CTX is not None
     if key is None:
-        try:
-            raw, _ = read_limited(path)
-        except OSError as err:
-            return [Problem(shown, 0, 0, "", f"cannot read the file: {err.strerror}")]
-        key = digest(_CTX_KEY, shown, raw)
-        if len(raw) > MAX_FILE_BYTES:
-            raw = None  # read_document reads it again, to report its size
+        read = _read_record(path, shown, _CTX_KEY)
+        if isinstance(read, Problem):
+            return [read]
+        key, raw = read
     try:
         entry = validate_record(path, shown, _CTX, raw)
     except ContentErrors as err:
@@ -250,16 +258,14 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             taken[display] = now
             continue
         else:
-            try:
-                raw, _ = read_limited(path)
-            except OSError as err:
-                problems.append(Problem(display, 0, 0, "",
-                                        f"cannot read the file: {err.strerror}"))
+            read = _read_record(path, display, ctx_key)
+            if isinstance(read, Problem):
+                problems.append(read)
                 invalid.append(path.stem)
                 continue
-            key = digest(ctx_key, display, raw)
-            if key not in cached:  # a file over the limit is read again, to report its size
-                todo.append((key, path, display, raw if len(raw) <= MAX_FILE_BYTES else None))
+            key, raw = read
+            if key not in cached:
+                todo.append((key, path, display, raw))
                 taken[display] = now
                 continue
         if now is not None:
