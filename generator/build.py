@@ -30,6 +30,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -50,10 +51,10 @@ from .load import MAX_FILE_BYTES, SITE_FILE, find_record_files, read_limited
 from .lookup import RecordTokens, record_tokens
 from .model import ValidationContext
 from .project import Project
-from .quality import Notes, content_warnings, record_notes
+from .quality import Notes, PackedNotes, content_warnings, record_notes
 from .render import Inputs, Renderer
 from .report import format_problems
-from .validate import Entry, check_entries, load_site, validate_record
+from .validate import Entry, Head, check_entries, load_site, validate_record
 from .write import (
     MARKER,
     MARKER_TEXT,
@@ -68,22 +69,65 @@ from .write import (
 
 STATIC_DIR = "static"
 PARALLEL_MIN = 300
-"""Below this many records, starting worker processes costs more than it saves."""
+"""Below this many records (or pages), starting worker processes costs more than it saves."""
+ROWS_PER_PAGE = 100
+"""About how many rows of a listing (a hub, the sitemap, the search index) cost as much to
+render as one error page: the measure of a listing's share of `PARALLEL_MIN`."""
 COLLECT_EVERY = 64
 """Records read in this process between two collections of young cyclic garbage: the build
 pauses the automatic collector, but parsing leaves cycles behind."""
 
 
-@dataclass(frozen=True)
-class Processed:
-    """A valid record with its cache key and its own quality notes."""
+class Processed(NamedTuple):
+    """A valid record as a worker sends it back and the cache keeps it, pickled: its cache
+    key, `shown_digest`, the parts of its `Entry`, its quality notes and its lookup tokens.
+
+    Flat, and what only some builds need stays pickled inside (the full record, the
+    sentences' locations, the tokens): every rebuild unpickles all ten thousand of these,
+    where nested objects cost about five times as much.
+    """
 
     key: bytes
-    entry: Entry
-    notes: Notes
-    tokens: RecordTokens
     shown: bytes
     """Digest of what other pages show of the record (`shown_digest`)."""
+    head: Head
+    slug: str
+    platform_slug: str
+    file: str
+    display: str
+    pickled: bytes
+    notes: PackedNotes
+    tokens: bytes
+    """The pickled `RecordTokens`: unpickled only when the search index is made."""
+
+    @classmethod
+    def of(cls, key: bytes, entry: Entry, notes: Notes, tokens: RecordTokens) -> Processed:
+        return cls(key, shown_digest(entry), entry.head, entry.slug, entry.platform_slug,
+                   entry.file, entry.display, entry.pickled, PackedNotes.of(notes),
+                   pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def entry(self) -> Entry:
+        return Entry(self.head, self.slug, self.platform_slug, self.file, self.display,
+                     self.pickled)
+
+
+class Unpickled(Mapping[str, Any]):
+    """A mapping whose values stay pickled until looked up."""
+
+    def __init__(self, pickled: dict[str, bytes]) -> None:
+        self._pickled = pickled
+
+    def __getitem__(self, key: str) -> Any:
+        return pickle.loads(self._pickled[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._pickled
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pickled)
+
+    def __len__(self) -> int:
+        return len(self._pickled)
 
 
 def shown_digest(entry: Entry) -> bytes:
@@ -99,7 +143,7 @@ class BuildResult:
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
     written: int = 0
-    tokens: dict[str, RecordTokens] = field(default_factory=dict)
+    tokens: Mapping[str, RecordTokens] = field(default_factory=dict)
     """Each valid record's lookup tokens, by slug (for the search index)."""
     record_keys: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's cache key, by slug (part of its page's key)."""
@@ -192,8 +236,8 @@ def _process(item: tuple[bytes | None, Path, str, bytes | None]) -> bytes | list
         entry = validate_record(path, shown, _CTX, raw)
     except ContentErrors as err:
         return err.problems
-    processed = Processed(key, entry, record_notes(entry.record, _CTX.today),
-                          record_tokens(entry.head), shown_digest(entry))
+    processed = Processed.of(key, entry, record_notes(entry.record, _CTX.today),
+                             record_tokens(entry.head))
     return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -294,9 +338,9 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             cache.save_stamps(ctx_key, stamps)
     del cached, blobs
 
-    entries = [r.entry for r in records]
+    entries = [r.entry() for r in records]
     problems.extend(check_entries(entries, invalid))
-    problems.extend(content_warnings([(r.entry, r.notes) for r in records]))
+    problems.extend(content_warnings([(e, r.notes) for e, r in zip(entries, records, strict=True)]))
     if config is None:
         return BuildResult(None, sorted(problems))
     site, link_problems = link(config, entries)
@@ -305,9 +349,9 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     # every page of the main process that a forked render worker touches gets copied. (So
     # the cache is saved and the notes are read here, not beside the rendering: memory this
     # process frees after the workers fork stays mapped in them.)
-    return BuildResult(site, sorted(problems), tokens={r.entry.slug: r.tokens for r in records},
-                       record_keys={r.entry.slug: r.key for r in records},
-                       shown={r.entry.slug: r.shown for r in records})
+    return BuildResult(site, sorted(problems), tokens=Unpickled({r.slug: r.tokens for r in records}),
+                       record_keys={r.slug: r.key for r in records},
+                       shown={r.slug: r.shown for r in records})
 
 
 # -- pass 2: render and write ---------------------------------------------------------------
@@ -325,6 +369,8 @@ class _Render:
     """Error pages to render."""
     others: Sequence[tuple[str, Make]]
     """Every other file to make (listings, feeds, index, static assets)."""
+    rows: int
+    """How many records the `others` list, all together (what they cost to make)."""
     folder: Path | None
     """Where the files go; None renders without writing (`check`)."""
     old: Mapping[str, bytes] = field(default_factory=dict)
@@ -374,7 +420,7 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
     tasks = [(False, i, i + 1) for i in range(len(run.others))]
     tasks += [(True, i, i + PAGES_PER_TASK) for i in range(0, len(run.pages), PAGES_PER_TASK)]
     progress = Progress("writing", len(run.pages) + len(run.others))
-    pool = _pool(jobs, len(run.pages))
+    pool = _pool(jobs, len(run.pages) + run.rows // ROWS_PER_PAGE)
     digests: dict[str, bytes] = {}
     write = write_new if not run.old else replace_file
     try:
@@ -403,11 +449,20 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
 Key = Callable[[], bytes]
 
 
+class _Other(NamedTuple):
+    """A file other than an error page, as the build plans it."""
+
+    rel: str
+    key: Key
+    """Its input key, computed when asked for: a file whose key is unchanged is skipped."""
+    make: Make
+    rows: int
+    """How many records it lists."""
+
+
 def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
-                  shown: Mapping[str, bytes]) -> list[tuple[str, Key, Make]]:
-    """Everything but the error pages (hubs, home, feeds, redirects, static assets), each
-    as (file, its input key, how to make its bytes): a file whose key is unchanged is
-    skipped. Keys are computed when asked for."""
+                  shown: Mapping[str, bytes]) -> list[_Other]:
+    """Everything but the error pages: hubs, home, feeds, redirects, static assets."""
     joined: dict[int, bytes] = {}  # several files show every record: join their digests once
 
     def key(rel: str, inputs: Inputs) -> bytes:
@@ -417,16 +472,17 @@ def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
                                                             for e in inputs.entries)
         return digest(site_key, rel, inputs.text, records)
 
-    outputs: list[tuple[str, Key, Make]] = []
+    outputs: list[_Other] = []
     for rel, inputs, make in renderer.site_jobs():
-        outputs.append((rel, partial(key, rel, inputs), lambda make=make: make().encode("utf-8")))
+        outputs.append(_Other(rel, partial(key, rel, inputs),
+                              lambda make=make: make().encode("utf-8"), len(inputs.entries)))
     static = project.templates / STATIC_DIR
     if static.is_dir():
         for path in sorted(static.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 data = path.read_bytes()
-                outputs.append((f"{STATIC_DIR}/{path.relative_to(static).as_posix()}",
-                                lambda data=data: digest(data), lambda data=data: data))
+                outputs.append(_Other(f"{STATIC_DIR}/{path.relative_to(static).as_posix()}",
+                                      lambda data=data: digest(data), lambda data=data: data, 0))
     return outputs
 
 
@@ -463,11 +519,11 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
 
     def keys() -> None:  # only for the manifest: made while the workers render
         manifest.page_keys = _page_keys(site, result, site_key)
-        manifest.page_keys.update((rel, key()) for rel, key, _ in outputs)
+        manifest.page_keys.update((o.rel, o.key()) for o in outputs)
 
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
-        run = _Render(renderer, site.entries, [(rel, make) for rel, _, make in outputs],
-                      output.staging)
+        run = _Render(renderer, site.entries, [(o.rel, o.make) for o in outputs],
+                      sum(o.rows for o in outputs), output.staging)
         manifest.files = _render_all(run, jobs, meanwhile=keys)
         manifest.files[MARKER] = digest(MARKER_TEXT)
         result.files = result.written = len(manifest.files)
@@ -481,13 +537,14 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     assert result.site is not None
     keys = _page_keys(result.site, result, site_key)
     manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
-    others: list[tuple[str, Make]] = []
-    for rel, key_of, make in _site_outputs(renderer, project, site_key, result.shown):
-        manifest.page_keys[rel] = key = key_of()
+    others: list[_Other] = []
+    for other in _site_outputs(renderer, project, site_key, result.shown):
+        rel = other.rel
+        manifest.page_keys[rel] = key = other.key()
         if old.page_keys.get(rel) == key and rel in old.files:
             manifest.files[rel] = old.files[rel]
         else:
-            others.append((rel, make))
+            others.append(other)
     stale = []
     for entry in result.site.entries:
         rel = page_file(entry.url_path)
@@ -498,7 +555,9 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
     result.written = 0
     if stale or others or removed:
-        made = _render_all(_Render(renderer, stale, others, update.ready(), old.files), jobs)
+        run = _Render(renderer, stale, [(o.rel, o.make) for o in others],
+                      sum(o.rows for o in others), update.ready(), old.files)
+        made = _render_all(run, jobs)
         written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
         result.written = len(written)
         manifest.files.update(made)
@@ -594,8 +653,8 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
         renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
             outputs = _site_outputs(renderer, project, b"", result.shown)
-            run = _Render(renderer, result.site.entries, [(rel, make) for rel, _, make in outputs],
-                          None)
+            run = _Render(renderer, result.site.entries, [(o.rel, o.make) for o in outputs],
+                          sum(o.rows for o in outputs), None)
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file
             return None
         site_key = _site_key(result.site, project)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import pickle
 import re
+from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .errors import ContentErrors, Problem, Severity, field_path
 from .load import Document, read_document
@@ -223,20 +226,49 @@ def _ascii_notes(texts: list[tuple[Location, str]], proses: list[str], joined: s
                 sentences.setdefault(blake2b(b" ".join(words), digest_size=8).digest(), loc)
 
 
-def content_warnings(items: Sequence[tuple[Entry, Notes]]) -> list[Problem]:
+class PackedNotes(NamedTuple):
+    """A record's `Notes` as the build keeps and caches them: its sentence digests in one
+    bytes object, so that counting them across ten thousand records runs in C, and their
+    locations pickled, unpickled only for a record one of whose sentences repeats."""
+
+    warnings: tuple[tuple[Location, str], ...]
+    digests: bytes
+    locations: bytes
+
+    @classmethod
+    def of(cls, notes: Notes) -> PackedNotes:
+        digests = b"".join(key for key, _ in notes.sentences)
+        if len(digests) != _DIGEST.itemsize * len(notes.sentences):
+            raise ValueError("sentence digests must be 8 bytes each")
+        locations = tuple(loc for _, loc in notes.sentences)
+        return cls(notes.warnings, digests,
+                   pickle.dumps(locations, protocol=pickle.HIGHEST_PROTOCOL) if locations else b"")
+
+    def sentences(self) -> Iterator[tuple[int, Location]]:
+        """(digest as a number, location) for each sentence, in the record's order."""
+        locations: tuple[Location, ...] = pickle.loads(self.locations) if self.locations else ()
+        return zip(array(_DIGEST.typecode, self.digests), locations, strict=True)
+
+
+_DIGEST = array("Q")
+"""An 8-byte sentence digest read as one unsigned number."""
+
+
+def content_warnings(items: Sequence[tuple[Entry, PackedNotes]]) -> list[Problem]:
     """Every weak-content warning for a set of valid records, located, in file order."""
     at = _Locator()
     warnings = [at.problem(entry, loc, message)
                 for entry, notes in items for loc, message in notes.warnings]
     # Count first (in C), then gather places only for the few sentences that repeat.
-    counts = Counter(key for _, notes in items for key, _ in notes.sentences)
+    counts = Counter(array(_DIGEST.typecode, b"".join(notes.digests for _, notes in items)))
     repeated = {key for key, n in counts.items() if n >= REPEAT_LIMIT}
-    seen_in: dict[bytes, list[tuple[Entry, Location]]] = defaultdict(list)
+    seen_in: dict[int, list[tuple[Entry, Location]]] = defaultdict(list)
     if repeated:
         for entry, notes in items:
-            for key, loc in notes.sentences:
-                if key in repeated:
-                    seen_in[key].append((entry, loc))
+            if not repeated.isdisjoint(array(_DIGEST.typecode, notes.digests)):
+                for key, loc in notes.sentences():
+                    if key in repeated:
+                        seen_in[key].append((entry, loc))
     for places in seen_in.values():
         for entry, loc in places:
             others = [e.display for e, _ in places if e is not entry]
