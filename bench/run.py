@@ -144,6 +144,10 @@ def settle(root: Path, deleted: bool = False) -> None:
     time.sleep(RECENT_DELETES if deleted else 1)
 
 
+EDIT_DATE = "2026-11-20"
+"""The `updated` date the one-record edit gives its record: later than every corpus date."""
+
+
 def measure(n: int) -> dict[str, tuple[float, int]]:
     root = corpus(n)
     settle(root)
@@ -155,7 +159,11 @@ def measure(n: int) -> dict[str, tuple[float, int]]:
     results["no-op rebuild"] = run_build(root)[:2]
     record = sorted((root / "content").glob("*/*.yaml"))[n // 2]
     text = record.read_text()
-    record.write_text(re.sub(r'^quick_fix: "', 'quick_fix: "Changed. ', text, count=1, flags=re.M))
+    # An edit as a maintainer makes it: new text and a new `updated` date, which the sitemap,
+    # the feed and every listing that shows the record must take up as well.
+    edited = re.sub(r'^quick_fix: "', 'quick_fix: "Changed. ', text, count=1, flags=re.M)
+    record.write_text(re.sub(r"^updated: .*$", f"updated: {EDIT_DATE}", edited, count=1,
+                             flags=re.M))
     settle(root)
     results["one record changed"] = run_build(root)[:2]
     record.write_text(text)  # the record changes back: an update after an update
