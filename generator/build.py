@@ -19,10 +19,12 @@ them (file creation from several processes at once costs the kernel far more).
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import multiprocessing
 import os
 import pickle
+import queue
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -380,6 +382,8 @@ class _Render:
 
 _RUN: _Render | None = None
 PAGES_PER_TASK = 50
+TASKS_AHEAD = 3
+"""Tasks handed to each render worker and not yet taken back (see `_unordered`)."""
 
 
 def _page_bytes(renderer: Renderer, entry: Entry) -> bytes:
@@ -404,6 +408,28 @@ def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes, bytes | 
     return done
 
 
+def _unordered(pool: multiprocessing.pool.Pool, func: Callable[[Any], Any], tasks: Iterable[Any],
+               ahead: int) -> Iterator[Any]:
+    """`pool.imap_unordered`, with at most `ahead` tasks out at once. The workers render pages
+    faster than this process can create their files, and `imap_unordered` hands out every task
+    at once: finished pages piled up here, 40 MB of them by the end of a 10,000-page build."""
+    finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    pending = iter(tasks)
+    out = 0
+    for task in itertools.islice(pending, ahead):
+        pool.apply_async(func, (task,), callback=finished.put, error_callback=finished.put)
+        out += 1
+    while out:
+        result = finished.get()
+        out -= 1
+        if isinstance(result, BaseException):
+            raise result
+        for task in itertools.islice(pending, 1):
+            pool.apply_async(func, (task,), callback=finished.put, error_callback=finished.put)
+            out += 1
+        yield result
+
+
 def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = None
                 ) -> dict[str, bytes]:
     """Every file of the run, made on all cores and written by this process alone: {file:
@@ -424,7 +450,7 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
     digests: dict[str, bytes] = {}
     write = write_new if not run.old else replace_file
     try:
-        results = (pool.imap_unordered(_render_task, tasks) if pool is not None
+        results = (_unordered(pool, _render_task, tasks, jobs * TASKS_AHEAD) if pool is not None
                    else map(_render_task, tasks))
         if meanwhile is not None:
             meanwhile()
