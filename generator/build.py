@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -84,9 +84,11 @@ class Processed(NamedTuple):
     """A valid record as a worker sends it back and the cache keeps it, pickled: its cache
     key, `shown_digest`, the parts of its `Entry`, its quality notes and its lookup tokens.
 
-    Flat, and what only some builds need stays pickled inside (the full record, the
-    sentences' locations, the tokens): every rebuild unpickles all ten thousand of these,
-    where nested objects cost about five times as much.
+    Flat, and what only some builds need stays pickled inside (the sentences' locations,
+    the tokens): every rebuild unpickles all ten thousand of these, where nested objects cost
+    about five times as much. The full record (`pickled`) travels and is cached beside it: a
+    record taken from the cache comes without it (b""), and `_with_records` fetches it only
+    if its page is rendered again.
     """
 
     key: bytes
@@ -151,6 +153,8 @@ class BuildResult:
     """Each valid record's cache key, by slug (part of its page's key)."""
     shown: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
+    ctx: ValidationContext | None = None
+    """What the records were validated against."""
 
     @property
     def ok(self) -> bool:
@@ -223,10 +227,12 @@ def _read_record(path: Path, display: str, ctx_key: bytes) -> tuple[bytes, bytes
     return digest(ctx_key, display, raw), raw if len(raw) <= MAX_FILE_BYTES else None
 
 
-def _process(item: tuple[bytes | None, Path, str, bytes | None]) -> bytes | list[Problem]:
+def _process(item: tuple[bytes | None, Path, str, bytes | None]
+             ) -> tuple[bytes, bytes] | list[Problem]:
     """One record file, read (here, when it comes without a key), validated and noted: the
-    `Processed`, pickled (as it must be to leave a worker anyway), so that the cache stores
-    these very bytes instead of pickling every record again; or the file's problems."""
+    `Processed` without its full record, pickled (as it must be to leave a worker anyway), so
+    that the cache stores these very bytes instead of pickling every record again, and the
+    full record (pickled already); or the file's problems."""
     key, path, shown, raw = item
     assert _CTX is not None
     if key is None:
@@ -240,11 +246,13 @@ def _process(item: tuple[bytes | None, Path, str, bytes | None]) -> bytes | list
         return err.problems
     processed = Processed.of(key, entry, record_notes(entry.record, _CTX.today),
                              record_tokens(entry.head))
-    return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(processed._replace(pickled=b""), protocol=pickle.HIGHEST_PROTOCOL), \
+        entry.pickled
 
 
 def _process_all(items: list[tuple[bytes | None, Path, str, bytes | None]], jobs: int,
-                 ctx: ValidationContext, ctx_key: bytes) -> Iterator[bytes | list[Problem]]:
+                 ctx: ValidationContext, ctx_key: bytes
+                 ) -> Iterator[tuple[bytes, bytes] | list[Problem]]:
     global _CTX, _CTX_KEY
     _CTX, _CTX_KEY = ctx, ctx_key
     progress = Progress("reading", len(items))
@@ -319,13 +327,14 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         hit = cached[key]
         records.append(pickle.loads(hit))
         blobs[key] = hit
-    made: list[bytes] = []
+    bodies: dict[bytes, bytes] = {}  # the full records made here
     for item, result in zip(todo, _process_all(todo, jobs, ctx, ctx_key), strict=True):
-        if isinstance(result, bytes):
-            processed: Processed = pickle.loads(result)
+        if isinstance(result, tuple):
+            light, body = result
+            processed: Processed = pickle.loads(light)._replace(pickled=body)
             records.append(processed)
-            blobs[processed.key] = result
-            made.append(processed.key)
+            blobs[processed.key] = light
+            bodies[processed.key] = body
             if (now := taken[item[2]]) is not None:
                 stamps[item[2]] = (now, processed.key)
         else:
@@ -333,12 +342,12 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             invalid.append(item[1].stem)
 
     if cache is not None:
-        dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in made}
+        dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in bodies}
         if dirty:
-            cache.save_records(blobs, dirty)
+            cache.save_records(blobs, bodies, dirty)
         if stamps != known:
             cache.save_stamps(ctx_key, stamps)
-    del cached, blobs
+    del cached, blobs, bodies
 
     entries = [r.entry() for r in records]
     problems.extend(check_entries(entries, invalid))
@@ -353,10 +362,33 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     # process frees after the workers fork stays mapped in them.)
     return BuildResult(site, sorted(problems), tokens=Unpickled({r.slug: r.tokens for r in records}),
                        record_keys={r.slug: r.key for r in records},
-                       shown={r.slug: r.shown for r in records})
+                       shown={r.slug: r.shown for r in records}, ctx=ctx)
 
 
 # -- pass 2: render and write ---------------------------------------------------------------
+
+
+def _with_records(project: Project, result: BuildResult, entries: Sequence[Entry]
+                  ) -> Sequence[Entry]:
+    """The entries whose pages are to be rendered, each with its full record: one taken from
+    the cache has none (see `Processed`), and gets it from the cache's bodies, or (if that
+    file was lost) by validating its file again."""
+    keys = {e.slug: result.record_keys[e.slug] for e in entries if not e.pickled}
+    if not keys:
+        return entries
+    found = Cache(project.cache).bodies(set(keys.values())) if project.cache is not None else {}
+    ctx = result.ctx
+    complete = []
+    for entry in entries:
+        if not entry.pickled:
+            body = found.get(keys[entry.slug])
+            if body is None:
+                assert ctx is not None
+                body = validate_record(entry.path, entry.display, ctx).pickled
+            entry = replace(entry, pickled=body)
+        complete.append(entry)
+    return complete
+
 
 Make = Callable[[], bytes]
 
@@ -548,8 +580,9 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
         manifest.page_keys.update((o.rel, o.key()) for o in outputs)
 
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
-        run = _Render(renderer, site.entries, [(o.rel, o.make) for o in outputs],
-                      sum(o.rows for o in outputs), output.staging)
+        run = _Render(renderer, _with_records(project, result, site.entries),
+                      [(o.rel, o.make) for o in outputs], sum(o.rows for o in outputs),
+                      output.staging)
         manifest.files = _render_all(run, jobs, meanwhile=keys)
         manifest.files[MARKER] = digest(MARKER_TEXT)
         result.files = result.written = len(manifest.files)
@@ -581,7 +614,8 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
     result.written = 0
     if stale or others or removed:
-        run = _Render(renderer, stale, [(o.rel, o.make) for o in others],
+        run = _Render(renderer, _with_records(project, result, stale),
+                      [(o.rel, o.make) for o in others],
                       sum(o.rows for o in others), update.ready(), old.files)
         made = _render_all(run, jobs)
         written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
@@ -679,8 +713,8 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
         renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
             outputs = _site_outputs(renderer, project, b"", result.shown)
-            run = _Render(renderer, result.site.entries, [(o.rel, o.make) for o in outputs],
-                          sum(o.rows for o in outputs), None)
+            run = _Render(renderer, _with_records(project, result, result.site.entries),
+                          [(o.rel, o.make) for o in outputs], sum(o.rows for o in outputs), None)
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file
             return None
         site_key = _site_key(result.site, project)
@@ -689,4 +723,7 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
         return _write_cold(project, renderer, result, jobs, site_key, lock=lock)
     except TemplateError as err:
         result.problems.append(_template_problem(project, err))
+        return None
+    except ContentErrors as err:  # a record lost from the cache changed since it was read
+        result.problems.extend(err.problems)
         return None

@@ -20,13 +20,14 @@ import os
 import pickle
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 
-FORMAT = 7
+FORMAT = 8
 
 
 def _code_identity() -> str:
@@ -166,18 +167,36 @@ class Cache:
         os.replace(tmp, self._path(name))  # a name of its own: two builds may save at once
 
     def records(self) -> dict[bytes, bytes]:
-        """Every cached record, by key (from all shards), still pickled: the build unpickles
-        only those it finds unchanged."""
+        """Every cached record, by key (from all shards), still pickled and without its full
+        `Record` (`bodies` has those): the build unpickles only those it finds unchanged."""
         found: dict[bytes, bytes] = {}
         for shard in range(SHARDS):
             found.update(self._load(f"records-{shard:02x}") or {})
         return found
 
-    def save_records(self, records: dict[bytes, bytes], shards: set[int]) -> None:
-        """Rewrite the given shards with the records that fall in them (and no others)."""
+    def bodies(self, keys: Collection[bytes]) -> dict[bytes, bytes]:
+        """The full records (pickled) of these keys, read from the shards that hold them: a
+        rebuild needs only those whose pages it renders again. A lost one is left out."""
+        found: dict[bytes, bytes] = {}
+        for shard in sorted({shard_of(k) for k in keys}):
+            stored = self._load(f"bodies-{shard:02x}") or {}
+            found.update((k, stored[k]) for k in keys if k in stored)
+        return found
+
+    def save_records(self, records: dict[bytes, bytes], bodies: dict[bytes, bytes],
+                     shards: set[int]) -> None:
+        """Rewrite the given shards with the records that fall in them (and no others).
+
+        `records` holds every record of the build; `bodies` the full records this build
+        made. Those of the other records in a rewritten shard are carried over from it.
+        """
         for shard in sorted(shards):
-            self._save(f"records-{shard:02x}",
-                       {k: v for k, v in records.items() if shard_of(k) == shard})
+            kept = {k: v for k, v in records.items() if shard_of(k) == shard}
+            self._save(f"records-{shard:02x}", kept)
+            carried = kept.keys() - bodies.keys()
+            old = (self._load(f"bodies-{shard:02x}") or {}) if carried else {}
+            self._save(f"bodies-{shard:02x}", {k: body for k in kept
+                                               if (body := bodies.get(k) or old.get(k))})
 
     def stamps(self, ctx_key: bytes) -> dict[str, tuple[Stamp, bytes]]:
         """Each record file's stamp and cache key, as the last build saw them, if that build

@@ -80,7 +80,8 @@ class Entry:
     display: str
     pickled: bytes = field(repr=False)
     """The full `Record`, pickled: ten thousand of them as objects would dominate a build's
-    memory, and every process but the one rendering the page only needs the head."""
+    memory, and every process but the one rendering the page only needs the head. Empty for
+    a record a rebuild took from its cache, until its page is to be rendered again."""
 
     @property
     def record(self) -> Record:

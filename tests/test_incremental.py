@@ -131,11 +131,32 @@ def test_a_cache_written_by_other_code_is_ignored(tmp_path: Path,
     objects whose classes have changed since: it reads as empty."""
     from generator import cache
 
-    records = {b"k" * 16: b"pickled record"}
-    cache.Cache(tmp_path).save_records(records, {cache.shard_of(b"k" * 16)})
+    key = b"k" * 16
+    records, bodies = {key: b"pickled record"}, {key: b"pickled full record"}
+    cache.Cache(tmp_path).save_records(records, bodies, {cache.shard_of(key)})
     assert cache.Cache(tmp_path).records() == records
+    assert cache.Cache(tmp_path).bodies({key}) == bodies
     monkeypatch.setattr(cache, "CODE_IDENTITY", cache.CODE_IDENTITY + "-edited")
     assert cache.Cache(tmp_path).records() == {}
+    assert cache.Cache(tmp_path).bodies({key}) == {}
+
+
+def test_a_page_whose_record_was_lost_from_the_cache_reads_its_file_again(project: Path) -> None:
+    """An unchanged record comes from the cache without its full record, which is fetched
+    only for a page rendered again; if the cache lost it, the record file is read again."""
+    _backdate(project)
+    assert fixdex("build", cwd=project).code == 0  # stamps every record: not read again next
+    lost = list((project / ".fixdex-cache").glob("bodies-*"))
+    assert lost
+    for shard in lost:
+        shard.unlink()
+    base = project / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</footer>", "<p>Edited.</p></footer>"))
+    run = fixdex("build", cwd=project)
+    assert run.code == 0, run.err
+    assert f"{len(_records(project))} error pages" in run.err
+    _assert_same_as_cold(project)
+    assert "<p>Edited.</p>" in (project / "site" / "index.html").read_text()
 
 
 def test_a_site_without_its_manifest_is_rebuilt_whole(project: Path) -> None:
