@@ -141,6 +141,21 @@ def test_a_cache_written_by_other_code_is_ignored(tmp_path: Path,
     assert cache.Cache(tmp_path).bodies({key}) == {}
 
 
+def test_rewriting_a_shard_keeps_the_full_records_of_its_other_records(tmp_path: Path) -> None:
+    """A build that made one record again rewrites that record's shard with the full records
+    of the others it holds (which the build never read) and without those of deleted ones."""
+    from generator import cache
+
+    keys = [bytes([16 * i]) + b"k" * 15 for i in range(3)]  # one shard: the same first byte % 16
+    assert len({cache.shard_of(k) for k in keys}) == 1
+    store = cache.Cache(tmp_path)
+    shards = {cache.shard_of(keys[0])}
+    store.save_records({k: b"head" for k in keys}, {k: b"old " + k for k in keys}, shards)
+    store.save_records({k: b"head" for k in keys[:2]}, {keys[0]: b"new"}, shards)
+    assert store.records() == {keys[0]: b"head", keys[1]: b"head"}
+    assert store.bodies(set(keys)) == {keys[0]: b"new", keys[1]: b"old " + keys[1]}
+
+
 def test_a_page_whose_record_was_lost_from_the_cache_reads_its_file_again(project: Path) -> None:
     """An unchanged record comes from the cache without its full record, which is fetched
     only for a page rendered again; if the cache lost it, the record file is read again."""
