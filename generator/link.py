@@ -10,12 +10,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .errors import Problem
 from .model import SiteConfig, slugify
 from .validate import Entry
 from .validate import located_problem as _located
+
+name_slug = lru_cache(maxsize=4096)(slugify)
+"""`slugify` for the names of platforms, categories and tags: a few dozen names, looked up
+tens of thousands of times in a build."""
 
 RESERVED_TOP_LEVEL = frozenset({"category", "tag", "search", "static", "api", "404.html", "index.html",
                                 "sitemap.xml", "robots.txt", "feed.xml"})
@@ -91,7 +96,7 @@ class Site:
         return self.config.base_url + path.lstrip("/")
 
     def hub(self, kind: HubKind, name: str) -> Hub:
-        return self.hub_of[(kind, slugify(name))]
+        return self.hub_of[(kind, name_slug(name))]
 
 
 def _sort_key(entry: Entry) -> tuple[str, str]:
@@ -117,9 +122,9 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
     for entry in ordered:
         rec = entry.head
         names[HubKind.PLATFORM].setdefault(entry.platform_slug, rec.platform)
-        names[HubKind.CATEGORY].setdefault(slugify(rec.category), rec.category)
+        names[HubKind.CATEGORY].setdefault(name_slug(rec.category), rec.category)
         for tag in rec.tags:
-            names[HubKind.TAG].setdefault(slugify(tag), tag)
+            names[HubKind.TAG].setdefault(name_slug(tag), tag)
         if entry.platform_slug in RESERVED_TOP_LEVEL:
             problems.append(Problem(entry.display, 0, 0, "platform",
                                     f"the folder name '{entry.platform_slug}' is reserved for"
@@ -131,11 +136,11 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
     for entry in sorted(ordered, key=_sort_key):
         rec = entry.head
         platform_groups[entry.platform_slug].append(entry)
-        category_groups[slugify(rec.category)].append(entry)
-        for tag in dict.fromkeys(slugify(t) for t in rec.tags):
+        category_groups[name_slug(rec.category)].append(entry)
+        for tag in dict.fromkeys(name_slug(t) for t in rec.tags):
             tag_groups[tag].append(entry)
 
-    category_descriptions = {slugify(c.name): c.description for c in config.categories}
+    category_descriptions = {name_slug(c.name): c.description for c in config.categories}
     platforms = _hubs(HubKind.PLATFORM, platform_groups, names[HubKind.PLATFORM], {})
     categories = _hubs(HubKind.CATEGORY, category_groups, names[HubKind.CATEGORY],
                        category_descriptions)
@@ -147,13 +152,23 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
         for e in ordered
     }
 
+    candidates = sorted((Redirect(alias, entry) for entry in ordered for alias in entry.head.aliases),
+                        key=lambda r: r.path)
+    redirects = _redirects(candidates, ordered, hub_of, problems) if candidates else []
+    site = Site(config, ordered, platforms, categories, tags, related, tuple(redirects), hub_of)
+    return site, problems
+
+
+def _redirects(candidates: list[Redirect], ordered: tuple[Entry, ...],
+               hub_of: dict[tuple[HubKind, str], Hub], problems: list[Problem]) -> list[Redirect]:
+    """The redirect pages to write, in path order; a problem for each alias that cannot have
+    one. (Skipped, with every file and folder name of the site it compares against, for a
+    site without aliases.)"""
     # Redirect pages may not replace, or be nested under, any file the site writes. Compared
     # without case: on a case-insensitive disk `/Tag/x/` would land in `tag/x/`.
     generated = {h.url_path for h in hub_of.values()} | {"/search/", "/"}
     addresses = {e.url_path.lower() for e in ordered}
     pages = {page_file(path).lower() for path in (*generated, *addresses)}
-    candidates = sorted((Redirect(alias, entry) for entry in ordered for alias in entry.head.aliases),
-                        key=lambda r: r.path)
     redirect_files: dict[str, Redirect] = {}
     for candidate in candidates:
         redirect_files.setdefault(candidate.file_path.lower(), candidate)
@@ -178,5 +193,4 @@ def link(config: SiteConfig, entries: Iterable[Entry]) -> tuple[Site, list[Probl
                                          f" (of {first.target.display})"))
         else:
             redirects.append(redirect)
-    site = Site(config, ordered, platforms, categories, tags, related, tuple(redirects), hub_of)
-    return site, problems
+    return redirects

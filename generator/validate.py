@@ -223,6 +223,11 @@ def _normalise_signature(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def _form_at(form: int) -> tuple[str | int, ...]:
+    """Where a record's signature (form 0) or its `also_seen_as` entries (1...) are."""
+    return ("also_seen_as", form - 1) if form else ("signature",)
+
+
 def _at(entry: Entry, loc: tuple[str | int, ...]) -> tuple[int, int]:
     """Position of a field, found by reading the file again (only done to report a problem)."""
     try:
@@ -251,7 +256,7 @@ def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -
     entries = sorted(entries, key=lambda e: e.display)
     problems: list[Problem] = []
     by_slug: dict[str, Entry] = {}
-    signatures: dict[str, tuple[Entry, str]] = {}
+    signatures: dict[str, tuple[Entry, int]] = {}  # normalised form -> first (entry, form)
     platform_names: dict[str, Entry] = {}
     paths: dict[str, tuple[Entry, str]] = {}
 
@@ -269,17 +274,16 @@ def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -
             problems.append(_problem(entry, ("platform",),
                                      f"'{rec.platform}' is spelled '{first.head.platform}'"
                                      f" in {first.display}; use one spelling per platform"))
-        forms = [("signature",), *(("also_seen_as", i) for i in range(len(rec.also_seen_as)))]
-        texts = [rec.signature, *rec.also_seen_as]
-        for loc, text in zip(forms, texts, strict=True):
+        for i, text in enumerate((rec.signature, *rec.also_seen_as)):
             key = _normalise_signature(text)
-            if key in signatures and signatures[key][0] is not entry:
-                other, other_field = signatures[key]
-                problems.append(_problem(entry, loc,
-                                         f"duplicates {other_field} of {other.display}"
-                                         " (compared ignoring case and spacing)"))
-            elif key not in signatures:
-                signatures[key] = (entry, field_path(loc))
+            first = signatures.get(key)
+            if first is None:
+                signatures[key] = (entry, i)
+            elif first[0] is not entry:
+                other, other_form = first
+                problems.append(_problem(entry, _form_at(i),
+                                         f"duplicates {field_path(_form_at(other_form))} of"
+                                         f" {other.display} (compared ignoring case and spacing)"))
         for i, alias in enumerate((entry.url_path, *rec.aliases)):
             owner = paths.get(alias.lower())
             if owner is not None and owner[0] is not entry:
