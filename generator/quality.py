@@ -12,7 +12,6 @@ import hashlib
 import pickle
 import re
 from array import array
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -168,11 +167,19 @@ def record_notes(rec: Record, today: dt.date) -> Notes:
                              "no `checked` date: say when the source was last read"))
     sentences: dict[bytes, Location] = {}
     texts = list(_texts(rec))
+    joined = _TEXT_BREAK.join([text for _, text in texts])
+    if (joined.isascii() and _SENTENCE_BREAK not in joined
+            and joined.count(_TEXT_BREAK) == len(texts) - 1):
+        # Code spans removed from all texts at once: a span cannot cross a break mark, so
+        # this is the join of the texts stripped one by one (as the general path below).
+        _ascii_notes(texts, _CODE_NO_BREAK.sub("", joined) if "`" in joined else joined,
+                     warnings, sentences)
+        return Notes(tuple(warnings), tuple(sentences.items()))
     proses = [_strip_code(text) for _, text in texts]
     joined = _TEXT_BREAK.join(proses)
     if (joined.isascii() and _SENTENCE_BREAK not in joined
             and joined.count(_TEXT_BREAK) == len(proses) - 1):
-        _ascii_notes(texts, proses, joined, warnings, sentences)
+        _ascii_notes(texts, joined, warnings, sentences)
         return Notes(tuple(warnings), tuple(sentences.items()))
     for (loc, _), prose in zip(texts, proses, strict=True):
         for phrase in article_problems(prose, code_stripped=True):
@@ -185,6 +192,8 @@ def record_notes(rec: Record, today: dt.date) -> Notes:
 
 _TEXT_BREAK = "\x01"
 _SENTENCE_BREAK = "\x00"
+_CODE_NO_BREAK = re.compile("`[^`\x01]*`")
+"""`_CODE`, kept inside one text of several joined by `_TEXT_BREAK`."""
 # _ASCII_WORDS, except that the two break marks stay themselves (they are in no word).
 _ASCII_WORDS_MARKED = b"\x00\x01" + _ASCII_WORDS[2:]
 # _SENTENCE_END once per punctuation mark: a pattern that starts with a literal is searched
@@ -194,36 +203,36 @@ _SENTENCE_ENDS = tuple(re.compile(re.escape(mark) + _SENTENCE_GAP) for mark in "
 # _A_WORD on lowercased text (ASCII only: positions and classes unchanged), with the literal
 # "a " to search for.
 _A_WORD_LOWER = re.compile(r"a (?<![\w'’]a )([a-z][\w-]*)")
+_DIGEST8 = hashlib.blake2b(digest_size=8)
+"""An empty 8-byte blake2b, copied for each sentence: cheaper than making one with its
+keyword argument each time, and the same digest."""
 
 
-def _ascii_notes(texts: list[tuple[Location, str]], proses: list[str], joined: str,
+def _ascii_notes(texts: list[tuple[Location, str]], joined: str,
                  warnings: list[tuple[Location, str]], sentences: dict[bytes, Location]) -> None:
     """`record_notes`' per-text findings for a record whose prose is all ASCII (and holds no
     break mark), found with a few regex passes and one translate over all its texts joined
-    by `_TEXT_BREAK` rather than several calls per text and per sentence: the same findings
-    in the same order, since no match and no word spans the mark (it is neither a word
-    character nor white space)."""
+    by `_TEXT_BREAK` (code spans removed) rather than several calls per text and per
+    sentence: the same findings in the same order, since no match and no word spans the mark
+    (it is neither a word character nor white space)."""
     if "a " in joined or "A " in joined:
-        starts: list[int] = []
-        at = 0
-        for prose in proses:
-            starts.append(at)
-            at += len(prose) + 1
         for m in _A_WORD_LOWER.finditer(joined.lower()):
             word = joined[m.start(1):m.end(1)]
             if needs_an(word):
-                loc = texts[bisect_right(starts, m.start()) - 1][0]
+                loc = texts[joined.count(_TEXT_BREAK, 0, m.start())][0]
                 warnings.append((loc, f"'{joined[m.start()]} {word}': use 'an' before a vowel sound"))
     marked = joined
     for end in _SENTENCE_ENDS:
         marked = end.sub(_SENTENCE_BREAK, marked)
-    blake2b = hashlib.blake2b
+    blank = _DIGEST8.copy
     chunks = marked.encode().translate(_ASCII_WORDS_MARKED).split(b"\x01")
     for (loc, _), chunk in zip(texts, chunks, strict=True):
         for part in chunk.split(b"\x00"):
             words = part.split()
             if len(words) >= MIN_SENTENCE_WORDS:
-                sentences.setdefault(blake2b(b" ".join(words), digest_size=8).digest(), loc)
+                h = blank()
+                h.update(b" ".join(words))
+                sentences.setdefault(h.digest(), loc)
 
 
 class PackedNotes(NamedTuple):
