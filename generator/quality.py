@@ -196,10 +196,11 @@ _CODE_NO_BREAK = re.compile("`[^`\x01]*`")
 """`_CODE`, kept inside one text of several joined by `_TEXT_BREAK`."""
 # _ASCII_WORDS, except that the two break marks stay themselves (they are in no word).
 _ASCII_WORDS_MARKED = b"\x00\x01" + _ASCII_WORDS[2:]
-# _SENTENCE_END once per punctuation mark: a pattern that starts with a literal is searched
-# for several times faster than one that starts with a set. Its matches are the same: each
-# is a mark, the white space after it and a look at the next character, so no two overlap.
-_SENTENCE_ENDS = tuple(re.compile(re.escape(mark) + _SENTENCE_GAP) for mark in ".!?")
+# _SENTENCE_END for text whose `!` and `?` were made `.`: a pattern that starts with a literal
+# is searched for several times faster than one that starts with a set. Its matches are the
+# same: each is a mark, the white space after it and a look at the next character, so no two
+# overlap. (The marks themselves are dropped with every other character in no word.)
+_SENTENCE_END_DOT = re.compile(r"\." + _SENTENCE_GAP)
 # _A_WORD on lowercased text (ASCII only: positions and classes unchanged), with the literal
 # "a " to search for.
 _A_WORD_LOWER = re.compile(r"a (?<![\w'’]a )([a-z][\w-]*)")
@@ -221,9 +222,7 @@ def _ascii_notes(texts: list[tuple[Location, str]], joined: str,
             if needs_an(word):
                 loc = texts[joined.count(_TEXT_BREAK, 0, m.start())][0]
                 warnings.append((loc, f"'{joined[m.start()]} {word}': use 'an' before a vowel sound"))
-    marked = joined
-    for end in _SENTENCE_ENDS:
-        marked = end.sub(_SENTENCE_BREAK, marked)
+    marked = _SENTENCE_END_DOT.sub(_SENTENCE_BREAK, joined.replace("!", ".").replace("?", "."))
     blank = _DIGEST8.copy
     chunks = marked.encode().translate(_ASCII_WORDS_MARKED).split(b"\x01")
     for (loc, _), chunk in zip(texts, chunks, strict=True):
