@@ -313,6 +313,8 @@ class _NotPlain(Exception):
 
 
 _KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+_KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+"""What a key `_KEY_NAME` reads can start with: no other item is worth a `_simple_key`."""
 _KEY_NAMES: dict[str, bool] = {}
 """Key names already checked (a record has the same few dozen); bounded, for untrusted input."""
 _QUOTED_TAIL = re.compile(r" *| +#.*")  # after a closing quote or `]`: at most a comment
@@ -540,7 +542,7 @@ def _read_simple(text: str) -> dict[str, Any] | None:
         while True:
             line = lines[i]
             rest = line[col + 2:].lstrip(" ")
-            if _simple_key(rest, 0) is not None:
+            if rest[:1] in _KEY_START and _simple_key(rest, 0) is not None:
                 if depth >= _SIMPLE_DEPTH:
                     raise _NotSimple
                 at = len(line) - len(rest)
