@@ -338,7 +338,7 @@ _NOT_TEXT = frozenset((
 """The plain scalars those resolvers make a bool or null (YAML 1.1, as PyYAML reads it)."""
 _SHORT_INT = re.compile(r"[1-9][0-9]{0,17}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ASCII_NOT_SIMPLE = bytes(range(10)) + bytes(range(11, 32)) + b"\x7f"  # controls, tab, CR
+_ASCII_NOT_SIMPLE = (*map(chr, range(10)), *map(chr, range(11, 32)), "\x7f")  # controls, tab, CR
 _SIMPLE_DEPTH = 8
 
 
@@ -384,9 +384,8 @@ def _simple_key(line: str, start: int) -> tuple[str, str] | None:
 def _printable(text: str) -> bool:
     """No character the fast reader leaves to the parser: controls (tab and CR among them),
     and outside ASCII anything Python does not call printable (NEL, LS, PS, BOM, ...)."""
-    if text.isascii():
-        raw = text.encode()
-        return len(raw.translate(None, _ASCII_NOT_SIMPLE)) == len(raw)
+    if text.isascii():  # one memchr-fast scan per character beats one translate of it all
+        return not any(char in text for char in _ASCII_NOT_SIMPLE)
     return text.replace("\n", "").isprintable()
 
 
