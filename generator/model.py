@@ -29,6 +29,7 @@ from .errors import did_you_mean
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ALIAS_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 SAFE_URL_SCHEMES = ("http", "https")
+_HTTP_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#\s]+)[^\s]*$")
 
 PLACEHOLDER = "TODO"
 """How `fixdex new` marks a part still to write; a record holding one cannot be published."""
@@ -145,7 +146,7 @@ class Source(Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#\s]+)[^\s]*$", value)
+        match = _HTTP_URL.match(value)
         if not match or match.group(1).lower() not in SAFE_URL_SCHEMES:
             raise ValueError("must be an absolute http:// or https:// URL without spaces")
         return value
