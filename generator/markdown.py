@@ -81,63 +81,66 @@ def _escape(text: str) -> str:
 
 def _unsafe_plain(text: str) -> bool:
     """Whether text outside code spans has a character that is markup or needs escaping there
-    (besides "`" and "*"), or "***".
+    (besides "`" and "*": a "*" that is not part of a **strong** run makes _fast_inline decline,
+    and so does "***", which no strong run can take apart).
 
     One substring test per character: each is a memchr, several times cheaper than a regex
     character class, which the regex engine tests character by character.
     """
     return ("_" in text or "[" in text or "]" in text or "!" in text or "<" in text
-            or ">" in text or "&" in text or "\\" in text or "~" in text or "|" in text
-            or "***" in text)
+            or ">" in text or "&" in text or "\\" in text or "~" in text or "|" in text)
 
 
 def _odd_spacing(text: str) -> bool:
-    """Tabs, carriage returns, a space at either end of a line, or two spaces in a row.
+    """Tabs, carriage returns, a space next to a line break, or two spaces in a row (callers
+    have refused a space at either end).
 
     Plain substring tests: a multi-line regex for the same thing costs more than the rest of
     the fast path. Most text is one line, where a search for "\n" (a memchr) saves two.
     """
     return ("\t" in text or "\r" in text or "  " in text
-            or ("\n" in text and ("\n " in text or " \n" in text))
-            or text.startswith(" ") or text.endswith(" "))
+            or ("\n" in text and ("\n " in text or " \n" in text)))
 
 
 def _fast_inline(text: str) -> str | None:
-    """Inline HTML for text using only code spans and **strong**, else None.
+    """Inline HTML for text using only code spans and **strong**, else None (text that starts
+    or ends with white space is refused by the callers).
 
-    Without "``", splitting on backticks gives text, code, text, …, text exactly when every
-    backtick pairs with the next one; an unpaired backtick leaves an even number of parts.
-    The text parts are then checked and marked up in one piece, joined by "`" (which no text
-    part contains), so the regexes run once per field rather than once per part; &, < and >
-    are refused there, so only '"' is left to escape outside code.
+    Splitting on backticks gives text, code, text, …, text exactly when every backtick pairs
+    with the next one and there is no "``" (an empty part between two parts); an unpaired
+    backtick leaves an even number of parts. The text parts are then checked and marked up in
+    one piece, joined by "`" (which no text part contains), so the regexes run once per field
+    rather than once per part; &, < and > are refused there, so only '"' is left to escape
+    outside code.
     """
-    if _odd_spacing(text) or "``" in text:
+    if _odd_spacing(text):
         return None
     parts = text.split("`")
-    if not len(parts) % 2:
+    if len(parts) == 1:
+        html = text
+    elif not len(parts) % 2 or "" in parts[1:-1]:
         return None
-    codes = parts[1::2]
-    for code in codes:
-        if "\n" in code or code[0] == " " or code[-1] == " ":
-            return None
-    html = "`".join(parts[::2]) if codes else text
+    else:
+        for code in parts[1::2]:
+            if "\n" in code or code[0] == " " or code[-1] == " ":
+                return None
+        html = "`".join(parts[::2])
     if _unsafe_plain(html):
         return None
     html = html.replace('"', "&quot;")
     if "*" in html:
         bits = _STRONG.split(html)  # text, strong, text, …: cheaper than sub with a callback
-        for i in range(1, len(bits), 2):
-            bits[i] = f"<strong>{bits[i]}</strong>"
+        bits[1::2] = [f"<strong>{bit}</strong>" for bit in bits[1::2]]
         html = "".join(bits)
         if "*" in html:
             return None
-    if not codes:
+    if len(parts) == 1:
         return html
-    texts = html.split("`")
-    out = [texts[0]]
-    for code, after in zip(_escape("`".join(codes)).split("`"), texts[1:], strict=True):
-        out += ("<code>", code, "</code>", after)
-    return "".join(out)
+    # Each "`" left in html stands for the next code span: put the spans back in its place.
+    parts[::2] = html.split("`")
+    codes = _escape("`".join(parts[1::2])).replace("`", "</code>`<code>")
+    parts[1::2] = f"<code>{codes}</code>".split("`")
+    return "".join(parts)
 
 
 def fast_block(text: str) -> str | None:
@@ -157,7 +160,7 @@ def fast_block(text: str) -> str | None:
 
 def fast_inline(text: str) -> str | None:
     """Inline HTML for simple one-paragraph text, or None when markdown-it must decide."""
-    if text != text.strip() or "\n\n" in text:
+    if text != text.strip() or ("\n" in text and "\n\n" in text):
         return None
     return _fast_inline(text)
 
@@ -179,4 +182,6 @@ def render_inline(text: str) -> Markup:
 
 def render_item(text: str) -> Markup:
     """A list item: inline when it is a single paragraph, block Markdown otherwise."""
+    if "\n" not in text:  # one line (most items): decided without two substring searches
+        return render_inline(text)
     return render_inline(text) if "\n\n" not in text.strip() and "\n-" not in text else render_block(text)
