@@ -73,6 +73,10 @@ _STRONG = re.compile(
 _LINE_START = r"[A-Za-z(\"'`]|\*\*[A-Za-z0-9]|\d(?!\d{0,8}[.)](?: |$))"
 _FIRST_LINE_OK = re.compile(_LINE_START, re.M)
 _BAD_LINE_START = re.compile(rf"\n(?!\n|{_LINE_START})", re.M)
+# A paragraph that ends in white space other than a plain space (a no-break space, U+3000,
+# a form feed, …): markdown-it strips it, as Python's str.strip() does. The literal "\n\n"
+# comes first so that the regex engine jumps from one paragraph break to the next.
+_SPACE_BEFORE_BREAK = re.compile(r"\n\n(?<=\s\n\n)")
 
 
 def _escape(text: str) -> str:
@@ -113,7 +117,7 @@ def _fast_inline(text: str) -> str | None:
     rather than once per part; &, < and > are refused there, so only '"' is left to escape
     outside code.
     """
-    if _odd_spacing(text):
+    if _odd_spacing(text) or "\x00" in text:  # markdown-it turns NUL into U+FFFD
         return None
     parts = text.split("`")
     if len(parts) == 1:
@@ -150,7 +154,7 @@ def fast_block(text: str) -> str | None:
     (code spans with one are refused), so each blank line becomes a paragraph break.
     """
     if ("\n\n\n" in text or text != text.strip() or not _FIRST_LINE_OK.match(text)
-            or _BAD_LINE_START.search(text)):
+            or _BAD_LINE_START.search(text) or _SPACE_BEFORE_BREAK.search(text)):
         return None
     inline = _fast_inline(text)
     if inline is None:

@@ -62,6 +62,31 @@ def test_fast_paths_agree_on_code_strong_and_paragraph_mixes(text: str) -> None:
         assert fast == _slow_block(text)
 
 
+# Characters markdown-it treats specially that the fast path must notice: NUL (which becomes
+# U+FFFD) and white space other than a plain space (stripped at a paragraph's end).
+EXOTIC = "ab Z09 *`\n\".,()\x00\x0b\x0c\x1c\x1f\x85\xa0\u2028\u2029\u3000\ufeff\u200b\x7f"
+EXOTIC_TEXTS = st.one_of(
+    st.text(alphabet=EXOTIC, max_size=30),
+    st.lists(st.sampled_from(["**", "`", " ", "\n", "\n\n", "word", "**bold**", "`c`", *EXOTIC]),
+             max_size=14).map("".join),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(EXOTIC_TEXTS)
+def test_fast_paths_agree_on_control_and_unicode_space_characters(text: str) -> None:
+    if (fast := fast_inline(text)) is not None:
+        assert fast == _slow_inline(text)
+    if (fast := fast_block(text)) is not None:
+        assert fast == _slow_block(text)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "`a\x00b`", "a\xa0\n\nb", "a\u3000\n\nb", "a\x0c\n\nb"])
+def test_fast_path_declines_what_markdown_it_rewrites(text: str) -> None:
+    assert fast_block(text) is None
+    assert render_block(text) == _slow_block(text)
+
+
 def _content_texts() -> list[str]:
     out: list[str] = []
 
