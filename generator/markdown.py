@@ -8,6 +8,7 @@ other hosts carry `rel="nofollow noopener noreferrer"`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -147,45 +148,105 @@ def _fast_inline(text: str) -> str | None:
     return "".join(parts)
 
 
+def _block_ready(text: str) -> bool:
+    """Whether text is plain paragraphs as far as lines go (its inline text is _fast_inline's)."""
+    return not ("\n\n\n" in text or text != text.strip() or not _FIRST_LINE_OK.match(text)
+                or _BAD_LINE_START.search(text) or _SPACE_BEFORE_BREAK.search(text))
+
+
+def _block_html(inline: str) -> str:
+    """The paragraphs of a block, from its inline HTML."""
+    return "<p>" + inline.replace("\n\n", "</p>\n<p>") + "</p>"
+
+
+def _inline_ready(text: str) -> bool:
+    """Whether text is one paragraph without white space at either end."""
+    return text == text.strip() and not ("\n" in text and "\n\n" in text)
+
+
 def fast_block(text: str) -> str | None:
     """Block HTML for plain paragraphs, or None when markdown-it must decide.
 
     The paragraphs are rendered as one inline text: nothing inline crosses a line break
     (code spans with one are refused), so each blank line becomes a paragraph break.
     """
-    if ("\n\n\n" in text or text != text.strip() or not _FIRST_LINE_OK.match(text)
-            or _BAD_LINE_START.search(text) or _SPACE_BEFORE_BREAK.search(text)):
+    if not _block_ready(text):
         return None
     inline = _fast_inline(text)
-    if inline is None:
-        return None
-    return "<p>" + inline.replace("\n\n", "</p>\n<p>") + "</p>"
+    return _block_html(inline) if inline is not None else None
 
 
 def fast_inline(text: str) -> str | None:
     """Inline HTML for simple one-paragraph text, or None when markdown-it must decide."""
-    if text != text.strip() or ("\n" in text and "\n\n" in text):
-        return None
-    return _fast_inline(text)
+    return _fast_inline(text) if _inline_ready(text) else None
+
+
+def _html(text: str) -> Markup:
+    """`Markup(text)` for a str, without Markup's constructor, which is Python code that also
+    looks for `__html__` on the text: a third of the cost, twenty times a page."""
+    return str.__new__(Markup, text)
 
 
 def render_block(text: str) -> Markup:
     """Markdown to HTML, block level (paragraphs, lists, code)."""
     fast = fast_block(text)
-    return Markup(fast if fast is not None else _renderer().render(text).strip())
+    return _html(fast if fast is not None else _renderer().render(text).strip())
 
 
 def render_inline(text: str) -> Markup:
     """Markdown to HTML without the wrapping paragraph, for list items and table cells."""
     fast = fast_inline(text)
     if fast is not None:
-        return Markup(fast)
+        return _html(fast)
     md = _renderer()
-    return Markup(md.renderer.render(md.parseInline(text), md.options, {}).strip())
+    return _html(md.renderer.render(md.parseInline(text), md.options, {}).strip())
+
+
+def _item_is_block(text: str) -> bool:
+    """Whether a list item is more than one paragraph (or has a list in it)."""
+    return "\n" in text and ("\n\n" in text.strip() or "\n-" in text)
 
 
 def render_item(text: str) -> Markup:
     """A list item: inline when it is a single paragraph, block Markdown otherwise."""
-    if "\n" not in text:  # one line (most items): decided without two substring searches
-        return render_inline(text)
-    return render_inline(text) if "\n\n" not in text.strip() and "\n-" not in text else render_block(text)
+    return render_block(text) if _item_is_block(text) else render_inline(text)
+
+
+Render = Callable[[str], Markup]
+
+# What joins the fields of render_many for the fast path: a line break on each side, which
+# every check and regex of _fast_inline treats exactly as the start or end of a text (no
+# code span, strong run, space or line start crosses one), around a character none of the
+# checks allows nor any field contains (render_many makes sure).
+_JOIN = "\n\x01\n"
+
+
+def render_many(groups: Sequence[tuple[Render, Sequence[str]]]) -> list[tuple[Markup, ...]]:
+    """Each group's texts rendered by its function (render_block, render_inline or
+    render_item): the same HTML as calling it on each text, at a fraction of the cost.
+
+    A page has twenty or so short fields, and the fast path's cost is mostly a fixed amount
+    per call (each substring test, split and regex is a call), so the fields it may take
+    are checked and marked up joined into one text by _JOIN, then split apart. When that
+    text declines, each field is rendered on its own, exactly as before.
+    """
+    out = [[_html("")] * len(texts) for _, texts in groups]
+    fast: list[tuple[int, int, bool]] = []  # (group, index, whether a block) of each joined text
+    joined: list[str] = []
+    for g, (render, texts) in enumerate(groups):
+        for i, text in enumerate(texts):
+            block = render is render_block or (render is render_item and _item_is_block(text))
+            if text and "\x01" not in text and (_block_ready(text) if block
+                                                 else _inline_ready(text)):
+                fast.append((g, i, block))
+                joined.append(text)
+            else:
+                out[g][i] = render(text)
+    html = _fast_inline(_JOIN.join(joined)) if joined else None
+    if html is None:
+        for g, i, _ in fast:
+            out[g][i] = groups[g][0](groups[g][1][i])
+    else:
+        for (g, i, block), piece in zip(fast, html.split(_JOIN), strict=True):
+            out[g][i] = _html(_block_html(piece) if block else piece)
+    return [tuple(parts) for parts in out]

@@ -20,7 +20,7 @@ from markupsafe import _escape_inner as _escape_text  # the C escaper markupsafe
 
 from .link import Hub, HubKind, Redirect, Site, page_file
 from .lookup import RecordTokens, build_index
-from .markdown import render_block, render_inline, render_item
+from .markdown import render_block, render_inline, render_item, render_many
 from .model import Record
 from .validate import Entry
 
@@ -297,14 +297,23 @@ class Renderer:
 
     def error_view(self, entry: Entry, rec: Record) -> ErrorView:
         examples = tuple(rec.examples)
-        causes = tuple(map(render_item, rec.causes))
-        quick_fixes = tuple(map(render_item, rec.quick_fixes))
-        checks = tuple(Check(c.tool, render_item(c.check)) for c in rec.platform_checks)
-        steps = tuple(map(render_item, rec.steps))
-        prevention = tuple(map(render_item, rec.prevention))
+        ((quick_fix,), (meaning, why, evidence), causes, quick_fixes, checked, steps, prevention,
+         answers) = render_many([
+            (render_inline, [rec.quick_fix]),
+            (render_block, [rec.meaning, rec.why, rec.evidence.note]),
+            (render_item, rec.causes),
+            (render_item, rec.quick_fixes),
+            (render_item, [c.check for c in rec.platform_checks]),
+            (render_item, rec.steps),
+            (render_item, rec.prevention),
+            (render_block, [f.a for f in rec.faq]),
+        ])
+        checks = tuple(Check(c.tool, html) for c, html in zip(rec.platform_checks, checked,
+                                                               strict=True))
         sources = tuple(Source(s.title, s.url, s.kind, s.checked.isoformat() if s.checked else None)
                         for s in rec.sources)
-        faq = tuple(Faq(f"faq-{i + 1}", f.q, render_block(f.a)) for i, f in enumerate(rec.faq))
+        faq = tuple(Faq(f"faq-{i + 1}", f.q, answer)
+                    for i, (f, answer) in enumerate(zip(rec.faq, answers, strict=True)))
         related = tuple(map(self._entry_link, self.site.related[entry.slug]))
         shown = (examples, True, True, causes, quick_fixes, checks, steps, prevention, sources,
                  True, faq, related)  # whether each of SECTIONS has content, in that order
@@ -314,20 +323,20 @@ class Renderer:
             platform=self._hub_link(HubKind.PLATFORM, rec.platform),
             category=self._hub_link(HubKind.CATEGORY, rec.category),
             signature=rec.signature,
-            quick_fix=render_inline(rec.quick_fix),
+            quick_fix=quick_fix,
             updated=rec.updated.isoformat(),
             http_status=rec.http_status,
             tags=tuple(self._hub_link(HubKind.TAG, t) for t in dict.fromkeys(rec.tags)),
             examples=examples,
-            meaning=render_block(rec.meaning),
-            why=render_block(rec.why),
+            meaning=meaning,
+            why=why,
             causes=causes,
             quick_fixes=quick_fixes,
             checks=checks,
             steps=steps,
             prevention=prevention,
             sources=sources,
-            evidence=render_block(rec.evidence.note),
+            evidence=evidence,
             affected_tools=tuple(rec.evidence.affected_tools),
             faq=faq,
             related=related,

@@ -9,7 +9,16 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.markdown import _renderer, fast_block, fast_inline, is_safe_url, render_block
+from generator.markdown import (
+    _renderer,
+    fast_block,
+    fast_inline,
+    is_safe_url,
+    render_block,
+    render_inline,
+    render_item,
+    render_many,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 ALPHABET = "ab Z09 *`_\n\"'.,:;()-#>&<[]!\\~|=+\t1."
@@ -87,6 +96,25 @@ def test_fast_path_declines_what_markdown_it_rewrites(text: str) -> None:
     assert render_block(text) == _slow_block(text)
 
 
+# render_many joins the fields it may render fast: fields the fast path takes (so that the joined
+# text is often taken too), mixed with ones it declines, a field containing the joining
+# character, and code spans or strong runs that would cross from one field to the next.
+FIELD_PARTS = ["Word", " ", "`a_b`", "**d**", "(", ").", "\"q\"", "`<&>`", "x", "\n", "\n\n", "1. ",
+               "- ", "`", "**", "\x01", "*", " `c` ", "\n-", "\u3000", "` x`"]
+PLAIN_FIELDS = st.lists(st.sampled_from(FIELD_PARTS[:12]), min_size=1, max_size=8).map(
+    lambda parts: "".join(parts).strip())
+FIELDS = st.one_of(PLAIN_FIELDS, PLAIN_FIELDS,
+                   st.lists(st.sampled_from(FIELD_PARTS), max_size=8).map("".join))
+GROUPS = st.lists(st.tuples(st.sampled_from([render_block, render_inline, render_item]),
+                            st.lists(FIELDS, max_size=4)), max_size=6)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(GROUPS)
+def test_render_many_is_each_text_rendered_alone(groups: list) -> None:  # type: ignore[type-arg]
+    assert render_many(groups) == [tuple(map(render, texts)) for render, texts in groups]
+
+
 def _content_texts() -> list[str]:
     out: list[str] = []
 
@@ -115,6 +143,8 @@ def test_fast_path_agrees_on_every_shipped_text_and_is_used() -> None:
         if (fast := fast_inline(text)) is not None:
             assert fast == _slow_inline(text), text
     assert used > len(texts) // 4
+    for render in (render_block, render_inline, render_item):
+        assert render_many([(render, texts)]) == [tuple(map(render, texts))]
 
 
 @pytest.mark.parametrize("url, safe", [
