@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.build import Project, build
-from generator.render import indented_json
+from generator.render import ERROR_JSONLD, _error_jsonld, indented_json, script_json
 
 RECORD = "openrouter/expired-key-user-not-found"
 SECTION_ORDER = [
@@ -200,3 +200,17 @@ def test_static_assets_are_copied_verbatim(site: Path) -> None:
 def test_indented_json_is_json_dumps_with_indent(key: str, records: list[dict[str, str]]) -> None:
     expected = json.dumps({key: records}, ensure_ascii=False, indent=1, sort_keys=True)
     assert indented_json(key, records) == expected
+
+
+JSON_TEXTS = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["</script>", "<!--", "a & b", "\u2028\u2029", '"\\', "\x00\x1f"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({name: JSON_TEXTS for name in (
+    "title", "summary", "updated", "url", "platform", "category", "publisher", "platform_url")}),
+    st.lists(JSON_TEXTS, max_size=4))
+def test_error_jsonld_is_script_json_of_the_structure(values: dict[str, str],
+                                                      keywords: list[str]) -> None:
+    assert ERROR_JSONLD(**values, keywords=keywords) == script_json(
+        _error_jsonld(**values, keywords=keywords))
