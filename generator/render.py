@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -187,8 +188,9 @@ def script_json(data: object) -> Markup:
         json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))))
 
 
-_json_text = json.JSONEncoder(ensure_ascii=False).encode
-"""A text as JSON, as json.dumps(..., ensure_ascii=False) writes it inside anything."""
+_json_text: Callable[[str], str] = encode_basestring
+"""A text as JSON, as json.dumps(..., ensure_ascii=False) writes it inside anything (the
+json module's own function for that, in C)."""
 
 
 class ScriptJson:
