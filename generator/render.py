@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
-from markupsafe import Markup
-from markupsafe import _escape_inner as _escape_text  # the C escaper markupsafe.escape uses
+from markupsafe import Markup, escape
+
+try:  # the C escaper inside markupsafe.escape (markupsafe 3), returning a plain str
+    from markupsafe import _escape_inner as _escape_text
+except ImportError:  # an older markupsafe: the same escaping, through its public function
+    def _escape_text(text: str) -> str:
+        return str(escape(text))
 
 from .link import Hub, HubKind, Redirect, Site, page_file
 from .lookup import RecordTokens, build_index
