@@ -627,6 +627,8 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
         if written or removed:
             update.commit()
             manifest.changes = (written, tuple(removed))
+    if manifest.changes is None and update.keep():
+        manifest.changes = ((), ())
     result.files = len(manifest.files)
     return manifest
 

@@ -280,6 +280,17 @@ class Update:
             os.rename(self._previous, self.spare)
         self.journal.unlink()
 
+    def keep(self) -> bool:
+        """Nothing to change: a finished clone is level with the published site, so it stays
+        as the next update's spare (True; the caller records that no files changed). An
+        update that changed nothing used to drop it, and the next one copied the whole tree."""
+        if not self._ready:
+            return False  # cp may still be running: dropped on exit
+        os.rename(self.clone, self.spare)
+        self._committed = True
+        self.journal.unlink()
+        return True
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._committed:

@@ -144,6 +144,25 @@ def test_the_next_update_levels_the_spare_instead_of_cloning(tmp_path: Path) -> 
     assert not third.spare.exists()  # used, then dropped with the unused clone
 
 
+def test_an_update_that_changes_nothing_keeps_the_spare(tmp_path: Path) -> None:
+    """With nothing to write, the levelled spare is level with the site: it is kept for the
+    next update (which then has nothing to level), not dropped with a full copy to make."""
+    out = _published(tmp_path)
+    with Update(out, 3) as first:
+        replace_file(first.ready(), "a/index.html", b"page a, v2")
+        first.commit()
+    with Update(out, 3, (("a/index.html",), ())) as second:
+        second.ready()
+        assert second.keep()
+    assert not second.journal.exists() and not second.clone.exists()
+    assert _files(second.spare) == _files(out)
+    with Update(out, 3, ((), ())) as third:
+        assert third._copying is None and _files(third.ready()) == _files(out)
+    with Update(out, 3) as fourth:  # no spare (dropped by the third): a clone still copying
+        assert not fourth.keep()
+    assert not fourth.clone.exists() and not fourth.journal.exists()
+
+
 def test_a_cold_build_drops_the_spare(tmp_path: Path) -> None:
     out = _published(tmp_path)
     with Update(out, 3) as update:
