@@ -107,7 +107,7 @@ class Processed(NamedTuple):
     @classmethod
     def of(cls, key: bytes, entry: Entry, notes: Notes, tokens: RecordTokens) -> Processed:
         return cls(key, shown_digest(entry), entry.head, entry.slug, entry.platform_slug,
-                   entry.file, entry.display, entry.pickled, PackedNotes.of(notes),
+                   entry.file, entry.display, entry.pickled, PackedNotes.of(entry, notes),
                    pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
 
     def entry(self) -> Entry:

@@ -235,21 +235,25 @@ def _ascii_notes(texts: list[tuple[Location, str]], joined: str,
 
 
 class PackedNotes(NamedTuple):
-    """A record's `Notes` as the build keeps and caches them: its sentence digests in one
-    bytes object, so that counting them across ten thousand records runs in C, and their
-    locations pickled, unpickled only for a record one of whose sentences repeats."""
+    """A record's `Notes` as the build keeps and caches them: its warnings located already
+    (positions are found by reading the file again, so once per version of the file, not
+    once per build); its sentence digests in one bytes object, so that counting them across
+    ten thousand records runs in C; and their locations pickled, unpickled only for a record
+    one of whose sentences repeats."""
 
-    warnings: tuple[tuple[Location, str], ...]
+    warnings: tuple[Problem, ...]
     digests: bytes
     locations: bytes
 
     @classmethod
-    def of(cls, notes: Notes) -> PackedNotes:
+    def of(cls, entry: Entry, notes: Notes) -> PackedNotes:
         digests = b"".join(key for key, _ in notes.sentences)
         if len(digests) != _DIGEST.itemsize * len(notes.sentences):
             raise ValueError("sentence digests must be 8 bytes each")
+        at = _Locator()
         locations = tuple(loc for _, loc in notes.sentences)
-        return cls(notes.warnings, digests,
+        return cls(tuple(at.problem(entry, loc, message) for loc, message in notes.warnings),
+                   digests,
                    pickle.dumps(locations, protocol=pickle.HIGHEST_PROTOCOL) if locations else b"")
 
     def sentences(self) -> Iterator[tuple[int, Location]]:
@@ -265,8 +269,7 @@ _DIGEST = array("Q")
 def content_warnings(items: Sequence[tuple[Entry, PackedNotes]]) -> list[Problem]:
     """Every weak-content warning for a set of valid records, located, in file order."""
     at = _Locator()
-    warnings = [at.problem(entry, loc, message)
-                for entry, notes in items for loc, message in notes.warnings]
+    warnings = [problem for _, notes in items for problem in notes.warnings]
     # Count first (in C), then gather places only for the few sentences that repeat.
     counts = Counter(array(_DIGEST.typecode, b"".join(notes.digests for _, notes in items)))
     repeated = {key for key, n in counts.items() if n >= REPEAT_LIMIT}
