@@ -401,10 +401,8 @@ class _Render:
     renderer: Renderer
     pages: Sequence[Entry]
     """Error pages to render."""
-    others: Sequence[tuple[str, Make]]
+    others: Sequence[_Other]
     """Every other file to make (listings, feeds, index, static assets)."""
-    rows: int
-    """How many records the `others` list, all together (what they cost to make)."""
     folder: Path | None
     """Where the files go; None renders without writing (`check`)."""
     old: Mapping[str, bytes] = field(default_factory=dict)
@@ -430,7 +428,8 @@ def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes, bytes | 
     is_pages, start, stop = task
     items: Iterable[tuple[str, Make]] = (
         ((page_file(e.url_path), partial(_page_bytes, run.renderer, e))
-         for e in run.pages[start:stop]) if is_pages else run.others[start:stop])
+         for e in run.pages[start:stop]) if is_pages
+        else ((o.rel, o.make) for o in run.others[start:stop]))
     done: list[tuple[str, bytes, bytes | None]] = []
     for rel, make in items:
         data = make()
@@ -478,7 +477,7 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
     tasks = [(False, i, i + 1) for i in range(len(run.others))]
     tasks += [(True, i, i + PAGES_PER_TASK) for i in range(0, len(run.pages), PAGES_PER_TASK)]
     progress = Progress("writing", len(run.pages) + len(run.others))
-    pool = _pool(jobs, len(run.pages) + run.rows // ROWS_PER_PAGE)
+    pool = _pool(jobs, len(run.pages) + sum(o.rows for o in run.others) // ROWS_PER_PAGE)
     digests: dict[str, bytes] = {}
     write = write_new if not run.old else replace_file
     try:
@@ -581,8 +580,7 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
         manifest.page_keys.update((o.rel, o.key()) for o in outputs)
 
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
-        run = _Render(renderer, _with_records(project, result, site.entries),
-                      [(o.rel, o.make) for o in outputs], sum(o.rows for o in outputs),
+        run = _Render(renderer, _with_records(project, result, site.entries), outputs,
                       output.staging)
         manifest.files = _render_all(run, jobs, meanwhile=keys)
         manifest.files[MARKER] = digest(MARKER_TEXT)
@@ -615,9 +613,8 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
     result.written = 0
     if stale or others or removed:
-        run = _Render(renderer, _with_records(project, result, stale),
-                      [(o.rel, o.make) for o in others],
-                      sum(o.rows for o in others), update.ready(), old.files)
+        run = _Render(renderer, _with_records(project, result, stale), others, update.ready(),
+                      old.files)
         made = _render_all(run, jobs)
         written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
         result.written = len(written)
@@ -716,8 +713,8 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
         renderer.env.get_template("error.html")  # compile here: workers only render
         if not write:
             outputs = _site_outputs(renderer, project, b"", result.shown)
-            run = _Render(renderer, _with_records(project, result, result.site.entries),
-                          [(o.rel, o.make) for o in outputs], sum(o.rows for o in outputs), None)
+            run = _Render(renderer, _with_records(project, result, result.site.entries), outputs,
+                          None)
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file
             return None
         site_key = _site_key(result.site, project)
