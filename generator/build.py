@@ -40,6 +40,7 @@ from .cache import (
     CODE_IDENTITY,
     STAMP_SETTLE_NS,
     Cache,
+    CompiledTemplates,
     Manifest,
     Stamp,
     digest,
@@ -54,7 +55,7 @@ from .lookup import RecordTokens, record_tokens
 from .model import ValidationContext
 from .project import Project
 from .quality import Notes, PackedNotes, content_warnings, record_notes
-from .render import Inputs, Renderer
+from .render import STATIC_DIR, Inputs, Renderer
 from .report import format_problems
 from .validate import Entry, Head, check_entries, load_site, validate_record
 from .write import (
@@ -69,7 +70,6 @@ from .write import (
     write_new,
 )
 
-STATIC_DIR = "static"
 PARALLEL_MIN = 300
 """Below this many records (or pages), starting worker processes costs more than it saves."""
 ROWS_PER_PAGE = 100
@@ -708,9 +708,9 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
     assert result.site is not None
     _return_free_memory()
     try:
-        renderer = Renderer(result.site, project.templates,
-                            result.tokens)
-        renderer.env.get_template("error.html")  # compile here: workers only render
+        compiled = CompiledTemplates(Cache(project.cache)) if project.cache is not None else None
+        renderer = Renderer(result.site, project.templates, result.tokens, compiled)
+        renderer.compile()  # here: the workers only render
         if not write:
             outputs = _site_outputs(renderer, project, b"", result.shown)
             run = _Render(renderer, _with_records(project, result, result.site.entries), outputs,

@@ -226,3 +226,19 @@ def test_an_edit_that_keeps_size_and_time_is_still_seen(project: Path) -> None:
     run = fixdex("build", cwd=project)
     assert run.code == 0 and "(nothing changed)" not in run.err, run.err
     _assert_same_as_cold(project)
+
+
+def test_compiled_templates_are_kept_and_a_forged_one_is_never_loaded(project: Path) -> None:
+    """The templates are compiled once and kept in the cache (signed like every cache file):
+    a file changed by anyone else is compiled again, never loaded."""
+    compiled = sorted((project / ".fixdex-cache").glob("template-*"))
+    assert len(compiled) >= 8  # every page template, and those they extend or import
+    for path in compiled:
+        path.write_bytes(path.read_bytes()[:-1] + b"!")
+    base = project / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</footer>", "<p>Forged.</p></footer>"))
+    run = fixdex("build", cwd=project)
+    assert run.code == 0, run.err
+    _assert_same_as_cold(project)
+    assert "<p>Forged.</p>" in (project / "site" / "index.html").read_text()
+    assert all(p.read_bytes()[-1:] != b"!" for p in compiled)  # compiled and saved again
