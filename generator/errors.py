@@ -7,6 +7,7 @@ cannot go on.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,47 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` (did you mean 'x'?)` when a close choice exists, else an empty string."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+NEIGHBOURS = 10
+"""How many choices on each side of a word, in alphabetical order and in the order of the
+reversed texts, `Suggestions` hands to difflib."""
+HINTS = 200
+"""How many different words one `Suggestions` looks for a match for (difflib costs a few ms
+a word); the rest get none."""
+
+
+class Suggestions:
+    """`did_you_mean` for many words against one large set of choices, such as every slug.
+
+    difflib compares a word with every choice in turn: at 10,000 records and a few thousand
+    broken links (a platform folder renamed), that took minutes. Here difflib sees only the
+    choices next to the word in alphabetical order and in the order of the reversed texts
+    (a slip near a word's end keeps it beside its target in the first, one near its start in
+    the second): up to `4 * NEIGHBOURS`, all of them for a smaller set. A close match that is
+    near in neither order goes unsuggested. Past `HINTS` different words (thousands of
+    broken links need fixing in bulk, not a guess each) the rest get no hint.
+    """
+
+    def __init__(self, choices: Iterable[str]) -> None:
+        self._forward = sorted(choices)
+        self._backward = sorted(choice[::-1] for choice in self._forward)
+        self._found: dict[str, str] = {}
+
+    def __call__(self, word: str) -> str:
+        hint = self._found.get(word)
+        if hint is None:
+            hint = self._found[word] = self._find(word) if len(self._found) < HINTS else ""
+        return hint
+
+    def _find(self, word: str) -> str:
+        if len(self._forward) <= 4 * NEIGHBOURS:
+            return did_you_mean(word, self._forward)
+        at = bisect.bisect_left(self._forward, word)
+        near = set(self._forward[max(0, at - NEIGHBOURS):at + NEIGHBOURS])
+        at = bisect.bisect_left(self._backward, word[::-1])
+        near.update(c[::-1] for c in self._backward[max(0, at - NEIGHBOURS):at + NEIGHBOURS])
+        return did_you_mean(word, sorted(near))
 
 
 def field_path(loc: Sequence[str | int]) -> str:

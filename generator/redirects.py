@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import Problem, did_you_mean, display_path
+from .errors import Problem, Suggestions, display_path
 from .link import Site
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -45,6 +45,7 @@ def vanished_pages(site: Site, sitemap: Path) -> list[Problem]:
     base_path = site.base_path
     have = published_paths(site)
     slugs = {e.slug: e for e in site.entries}
+    suggest = Suggestions(slugs)
     problems = []
     for loc in root.iter(f"{SITEMAP_NS}loc"):
         url = (loc.text or "").strip()
@@ -57,7 +58,7 @@ def vanished_pages(site: Site, sitemap: Path) -> list[Problem]:
         if path in have:
             continue
         old_slug = path.rstrip("/").rsplit("/", 1)[-1]
-        hint = did_you_mean(old_slug, slugs)
+        hint = suggest(old_slug)
         if hint:
             target = slugs[hint.split("'")[1]]
             hint = f" (moved to {target.url_path}? add it to {target.display})"

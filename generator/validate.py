@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import ContentErrors, Problem, did_you_mean, field_path
+from .errors import ContentErrors, Problem, Suggestions, did_you_mean, field_path
 from .load import Document, read_document
 from .model import (
     SLUG_RE,
@@ -295,11 +295,12 @@ def check_entries(entries: Iterable[Entry], invalid_slugs: Iterable[str] = ()) -
             else:
                 paths[alias.lower()] = (entry, "the address" if i == 0 else "an alias")
 
+    suggest = Suggestions(by_slug)
     for entry in entries:
         for i, slug in enumerate(entry.head.related):
             if slug == entry.slug:
                 problems.append(_problem(entry, ("related", i), "a record cannot be related to itself"))
             elif slug not in by_slug and slug not in broken:
-                hint = did_you_mean(slug, by_slug)
+                hint = suggest(slug)
                 problems.append(_problem(entry, ("related", i), f"no record has the slug '{slug}'{hint}"))
     return sorted(problems)
