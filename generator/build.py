@@ -42,6 +42,7 @@ from .cache import (
     Cache,
     CompiledTemplates,
     Manifest,
+    Scan,
     Stamp,
     digest,
     shard_of,
@@ -216,7 +217,7 @@ _CTX: ValidationContext | None = None
 _CTX_KEY = b""
 
 
-def _read_record(path: Path, display: str, ctx_key: bytes) -> tuple[bytes, bytes | None] | Problem:
+def _read_record(path: str, display: str, ctx_key: bytes) -> tuple[bytes, bytes | None] | Problem:
     """A record file's cache key and bytes (None for a file over the size limit, which
     read_document reads again to report its size), or why it cannot be read. The one place
     that says what a key is made of, for the main process and the workers alike."""
@@ -227,7 +228,7 @@ def _read_record(path: Path, display: str, ctx_key: bytes) -> tuple[bytes, bytes
     return digest(ctx_key, display, raw), raw if len(raw) <= MAX_FILE_BYTES else None
 
 
-def _process(item: tuple[bytes | None, Path, str, bytes | None]
+def _process(item: tuple[bytes | None, str, str, bytes | None]
              ) -> tuple[bytes, bytes] | list[Problem]:
     """One record file, read (here, when it comes without a key), validated and noted: the
     `Processed` without its full record, pickled (as it must be to leave a worker anyway), so
@@ -241,7 +242,7 @@ def _process(item: tuple[bytes | None, Path, str, bytes | None]
             return [read]
         key, raw = read
     try:
-        entry = validate_record(path, shown, _CTX, raw)
+        entry = validate_record(Path(path), shown, _CTX, raw)
     except ContentErrors as err:
         return err.problems
     processed = Processed.of(key, entry, record_notes(entry.record, _CTX.today),
@@ -250,7 +251,7 @@ def _process(item: tuple[bytes | None, Path, str, bytes | None]
         entry.pickled
 
 
-def _process_all(items: list[tuple[bytes | None, Path, str, bytes | None]], jobs: int,
+def _process_all(items: list[tuple[bytes | None, str, str, bytes | None]], jobs: int,
                  ctx: ValidationContext, ctx_key: bytes
                  ) -> Iterator[tuple[bytes, bytes] | list[Problem]]:
     global _CTX, _CTX_KEY
@@ -272,8 +273,14 @@ def _process_all(items: list[tuple[bytes | None, Path, str, bytes | None]], jobs
             pool.join()
 
 
-def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1) -> BuildResult:
-    """Pass 1: read and validate every record, check them together, link them into a site."""
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1,
+           scan: Scan | None = None) -> BuildResult:
+    """Pass 1: read and validate every record, check them together, link them into a site.
+    `scan`: the input files' stats, taken earlier in this build by `inputs_fingerprint`."""
     problems: list[Problem] = []
     shown = display_path(project.content)
     config = None
@@ -290,10 +297,12 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     cached = cache.records() if cache is not None else {}
     known = cache.stamps(ctx_key) if cache is not None else {}
     stamps: dict[str, tuple[Stamp, bytes]] = {}
-    settled = time.time_ns() - STAMP_SETTLE_NS
+    # Only a file last changed well before its stamp was taken can be trusted by its stamp.
+    settled = (scan.began_ns if scan is not None else time.time_ns()) - STAMP_SETTLE_NS
+    seen = scan.stats if scan is not None else {}
     records: list[Processed] = []
     blobs: dict[bytes, bytes] = {}  # each record's Processed, pickled: what the cache holds
-    todo: list[tuple[bytes | None, Path, str, bytes | None]] = []
+    todo: list[tuple[bytes | None, str, str, bytes | None]] = []
     invalid: list[str] = []
     taken: dict[str, Stamp | None] = {}  # the stamps of files yet to process, taken before reading
     for item in find_record_files(project.content, shown):
@@ -301,7 +310,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             problems.append(item)
             continue
         path, display = item
-        now = stamp(path) if cache is not None else None
+        now = stamp(path, seen.get(path)) if cache is not None else None
         if now is not None and max(now[1], now[3]) >= settled:
             now = None  # changed too recently for its stamp to be trusted next time
         last = known.get(display)
@@ -315,7 +324,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             read = _read_record(path, display, ctx_key)
             if isinstance(read, Problem):
                 problems.append(read)
-                invalid.append(path.stem)
+                invalid.append(_stem(path))
                 continue
             key, raw = read
             if key not in cached:
@@ -339,7 +348,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
                 stamps[item[2]] = (now, processed.key)
         else:
             problems.extend(result)
-            invalid.append(item[1].stem)
+            invalid.append(_stem(item[1]))
 
     if cache is not None:
         dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in bodies}
@@ -651,7 +660,7 @@ def build_summary(result: BuildResult, project: Project) -> str:
 
 
 def build(project: Project, write: bool = True, ctx: ValidationContext | None = None,
-          jobs: int = 1, fingerprint: bytes = b"") -> BuildResult:
+          jobs: int = 1, fingerprint: bytes = b"", scan: Scan | None = None) -> BuildResult:
     """Gather, then render and (unless `write` is false) write the site.
 
     A cold build writes a staging folder and swaps it in whole. With a cache whose manifest
@@ -659,15 +668,15 @@ def build(project: Project, write: bool = True, ctx: ValidationContext | None = 
     """
     gc.disable()  # thousands of long-lived records: the cyclic collector only rescans them
     try:
-        return _build(project, write, ctx, jobs, fingerprint)
+        return _build(project, write, ctx, jobs, fingerprint, scan)
     finally:
         gc.enable()
 
 
 def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: int,
-           fingerprint: bytes) -> BuildResult:
+           fingerprint: bytes, scan: Scan | None) -> BuildResult:
     if not write or project.cache is None:
-        result = gather(project, ctx, jobs)
+        result = gather(project, ctx, jobs, scan)
         if result.ok and result.site is not None:
             _render_and_write(project, result, jobs, write)
         return result
@@ -684,7 +693,7 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             old = None
         with (Update(project.out, len(old.files), old.changes) if old is not None
               else nullcontext()) as update:
-            result = gather(project, ctx, jobs)
+            result = gather(project, ctx, jobs, scan)
             if not result.ok or result.site is None:
                 return result
             with nullcontext() if published else locked(project.out):

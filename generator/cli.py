@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
-from .cache import Cache, inputs_fingerprint
+from .cache import Cache, Scan, inputs_fingerprint
 from .errors import ContentErrors, Severity, display_path
 from .load import SITE_FILE
 from .project import Project
@@ -78,17 +78,19 @@ def _add_paths(parser: argparse.ArgumentParser, out: bool = False) -> None:
                         help="worker processes (default: one per core)")
 
 
-def _fingerprint(project: Project) -> bytes:
+def _fingerprint(project: Project, scan: Scan | None = None) -> bytes:
     where = "|".join(str(p.resolve()) for p in (project.content, project.templates, project.out))
     return inputs_fingerprint(project.content, project.templates,
-                              extra=f"{dt.date.today().isoformat()}|{where}")
+                              extra=f"{dt.date.today().isoformat()}|{where}", scan=scan)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     project = _project(args)
     fingerprint = b""
+    scan = None
     if project.cache is not None:
-        fingerprint = _fingerprint(project)
+        scan = Scan()
+        fingerprint = _fingerprint(project, scan)
         last = Cache(project.cache).manifest(project.out)
         if (fingerprint and last is not None and last.fingerprint == fingerprint
                 and (project.out / MARKER).is_file() and not journal_path(project.out).exists()):
@@ -99,7 +101,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     from .build import build, build_summary
 
-    result = build(project, write=True, jobs=args.jobs, fingerprint=fingerprint)
+    result = build(project, write=True, jobs=args.jobs, fingerprint=fingerprint, scan=scan)
     report = format_problems(result.problems)
     if report:
         print(report, file=sys.stderr)

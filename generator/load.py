@@ -652,8 +652,10 @@ def read_document(path: Path, display: str, raw: bytes | None = None) -> Documen
     return doc
 
 
-def find_record_files(content: Path, display: str) -> Iterator[tuple[Path, str] | Problem]:
-    """Yield every `content/<platform>/<slug>.yaml`, and a problem for every misplaced file.
+def find_record_files(content: Path, display: str) -> Iterator[tuple[str, str] | Problem]:
+    """Yield every `content/<platform>/<slug>.yaml` (its path, as text: every build lists ten
+    thousand, and a `Path` each cost more than the listing), and a problem for every misplaced
+    file.
 
     Anything that would be silently ignored (a `.yml` file, a record at the wrong depth, a link
     that leaves `content/`) is reported instead, so nobody wonders why a page is missing.
@@ -715,11 +717,10 @@ def find_record_files(content: Path, display: str) -> Iterator[tuple[Path, str] 
             if name.endswith(".yml"):
                 yield Problem(shown, 0, 0, "", f"record files end in .yaml (rename to {name[:-4]}.yaml)")
                 continue
-            path = Path(entry.path)
-            if entry.is_symlink() and not path.resolve().is_relative_to(root):
+            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
                 yield Problem(shown, 0, 0, "", "a link to a file outside content/")
                 continue
-            yield path, shown
+            yield entry.path, shown
         for entry in below:
             if entry.is_dir(follow_symlinks=False):
                 yield from misplaced(f"{folder.name}/{entry.name}")
