@@ -482,8 +482,10 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
     """
     global _RUN
     _RUN = run
-    # The other files first: a few of them (the index, the largest hubs) are the slowest tasks.
-    tasks = [(False, i, i + 1) for i in range(len(run.others))]
+    # The other files first, those listing the most records first: a few of them (the search
+    # index, the largest hubs) are the slowest tasks.
+    tasks = [(False, i, i + 1)
+             for i in sorted(range(len(run.others)), key=lambda i: -run.others[i].rows)]
     tasks += [(True, i, i + PAGES_PER_TASK) for i in range(0, len(run.pages), PAGES_PER_TASK)]
     progress = Progress("writing", len(run.pages) + len(run.others))
     pool = _pool(jobs, len(run.pages) + sum(o.rows for o in run.others) // ROWS_PER_PAGE)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContentErrors, Problem, Severity, field_path
@@ -281,11 +282,8 @@ def build_index(entries: Sequence[Entry], base_path: str = "/",
     per_record = [tokens[e.slug] if tokens is not None and e.slug in tokens
                   else record_tokens(e.head) for e in ordered]
     record_forms = [t.forms for t in per_record]
-    df: dict[str, int] = {}
-    for record in per_record:
-        for word in record.words:
-            df[word] = df.get(word, 0) + 1
-    vocab = sorted({t for forms in record_forms for form in forms for t in form})
+    df = Counter(chain.from_iterable(record.words for record in per_record))  # counted in C
+    vocab = sorted(set(chain.from_iterable(chain.from_iterable(record_forms))))
     ids = {t: i for i, t in enumerate(vocab)}
     n = len(ordered)
     return {
@@ -300,7 +298,7 @@ def build_index(entries: Sequence[Entry], base_path: str = "/",
         "norm": NORM_RULES,
         "scoring": SCORING,
         "forms": [
-            [r, *(ids[t] for t in form)]
+            [r, *map(ids.__getitem__, form)]
             for r, forms in enumerate(record_forms)
             for form in forms
         ],

@@ -631,15 +631,17 @@ class Renderer:
         every = site.entries
         hubs = repr([(h.kind.value, h.name, h.slug, h.description, len(h.entries))
                      for h in (*site.platforms, *site.categories, *site.tags)])
+        # The slowest first (the search index: about 0.2 s at 10,000 records), so that the
+        # build's workers can share out the rest while one makes it.
         jobs: list[tuple[str, Inputs, Callable[[], str]]] = [
-            ("index.html", Inputs(hubs, every), self.home_page),
-            ("404.html", Inputs("", every), self.not_found_page),
-            ("sitemap.xml", Inputs(hubs, every), self.sitemap),
-            ("robots.txt", Inputs("", ()), self.robots),
-            ("feed.xml", Inputs("", every), self.feed),
-            ("api/errors.json", Inputs("", every), self.errors_json),
-            ("search/index.html", Inputs("", ()), self.search_page),
             ("search/index.json", Inputs("", every), self.search_index),
+            ("index.html", Inputs(hubs, every), self.home_page),
+            ("sitemap.xml", Inputs(hubs, every), self.sitemap),
+            ("api/errors.json", Inputs("", every), self.errors_json),
+            ("404.html", Inputs("", every), self.not_found_page),
+            ("feed.xml", Inputs("", every), self.feed),
+            ("robots.txt", Inputs("", ()), self.robots),
+            ("search/index.html", Inputs("", ()), self.search_page),
         ]
         for hub in (*site.platforms, *site.categories, *site.tags):
             jobs.append((page_file(hub.url_path),
