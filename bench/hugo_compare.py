@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from run import RECENT_DELETES, PeakSampler, ensure_corpus
+from run import PeakSampler, compile_fixdex, discard, empty_trash, ensure_corpus
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -249,8 +249,7 @@ def front_matter(rec: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
 def hugo_site(corpus_root: Path, n: int) -> Path:
     """Write bench/out/hugo-N (config, theme, one .md per record) from the corpus."""
     site = OUT / f"hugo-{n}"
-    shutil.rmtree(site / "content", ignore_errors=True)
-    shutil.rmtree(site / "layouts", ignore_errors=True)
+    discard(site / "content", site / "layouts")  # not deleted: see `run.discard`
     files = sorted((corpus_root / "content").glob("*/*.yaml"))
     paths = {f.stem: f"/{f.parent.name}/{f.stem}" for f in files}
     for rel, text in LAYOUTS.items():
@@ -317,12 +316,11 @@ def tree_size(folder: Path) -> tuple[int, int]:
 
 
 def settle(*folders: Path) -> None:
-    """Delete the previous output and flush it to disk, so no run pays for another's writes,
-    then wait out ext4's window for recently freed inodes (see `run.RECENT_DELETES`)."""
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    """Move the previous output aside (never deleted between runs: see `run.discard`) and
+    flush the disk, so no run pays for another's writes."""
+    discard(*folders)
     os.sync()
-    time.sleep(RECENT_DELETES)
+    time.sleep(1)
 
 
 def version(cmd: list[str], env: dict[str, str] | None = None) -> str:
@@ -339,6 +337,7 @@ def main() -> None:
     if hugo is None:
         raise SystemExit("hugo is not installed (Debian: apt-get install -y hugo)")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    compile_fixdex()
     root = ensure_corpus(args.n)
     site = hugo_site(root, args.n)
     hugo_out, hugo_cache = site / "public-bench", site / "cache-bench"
@@ -363,8 +362,8 @@ def main() -> None:
               f"fixdex {runs['fixdex'][-1].seconds:.2f} s (load {os.getloadavg()[0]:.2f})",
               file=sys.stderr, flush=True)
     load_after = os.getloadavg()
-    for folder in scratch:
-        shutil.rmtree(folder, ignore_errors=True)
+    discard(*scratch)
+    empty_trash()
     (site / f".{fixdex_out.name}.lock").unlink(missing_ok=True)
 
     print(f"fixdex vs Hugo, {args.n} records, {dt.date.today().isoformat()}, "

@@ -13,6 +13,7 @@ nothing here passes or fails.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
 import shutil
@@ -88,6 +89,13 @@ class PeakSampler:
         return self.peak
 
 
+def compile_fixdex() -> None:
+    """Compile fixdex's modules to bytecode, as installing it does. This machine's environment
+    sets PYTHONDONTWRITEBYTECODE, so without this every timed run would compile all of
+    `generator/` from source first (about 70 ms here): not a cost a user's builds pay."""
+    compileall.compile_dir(REPO / "generator", quiet=1)
+
+
 def run_build(cwd: Path, *args: str) -> tuple[float, int, str]:
     """(seconds, peak bytes of the process tree, stderr) of one `fixdex build`."""
     start = time.perf_counter()
@@ -124,24 +132,35 @@ def corpus(n: int) -> Path:
     return root
 
 
-RECENT_DELETES = 35
-"""Seconds to wait after deleting a tree before a build is timed. This machine's ext4 runs
-without a journal, and ext4 then will not reuse an inode freed in the last 30 to 35 seconds:
-every new folder's allocation walks past all of them (`perf` shows `recently_deleted` under
-`mkdir`). Right after a 10,000-folder site was deleted, 10,000 `mkdir` calls took 4 to 8 s of
-system time instead of about 1 s. A fresh checkout never pays that; a bench that deletes the
-last run's site just before the next one would."""
+TRASH = OUT / "trash"
+"""Where the bench moves old output trees; emptied only once every timed run is done."""
 
 
-def settle(root: Path, deleted: bool = False) -> None:
-    """Wait for fixdex's background deletes of old output trees and flush the disk (a build
-    started meanwhile would be measured against thousands of concurrent removals); after any
-    delete, also wait out ext4's window for recently freed inodes (`RECENT_DELETES`)."""
+def discard(*paths: Path) -> None:
+    """Move trees out of the way without deleting them. This machine's ext4 runs without a
+    journal, and ext4 then avoids reusing an inode freed in the last 60 s, or 360 s while its
+    inode table block is unwritten (RECENTCY_MIN and RECENTCY_DIRTY in fs/ext4/ialloc.c):
+    every file created meanwhile walks past all of them (`perf` shows `recently_deleted`
+    under `openat`). Right after a 10,000-page site was deleted, creating 10,000 files took
+    2-10 s of system time instead of 0.3-0.6 s, even after a sync and 70 s of waiting. A
+    fresh checkout never pays that; a bench that deletes the last run's site would."""
+    TRASH.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        if path.exists():
+            path.rename(TRASH / f"{path.name}-{time.time_ns()}")
+
+
+def empty_trash() -> None:
+    shutil.rmtree(TRASH, ignore_errors=True)
+
+
+def settle(root: Path) -> None:
+    """Wait for fixdex's background deletes of old output trees (a build started meanwhile
+    would be measured against thousands of concurrent removals), then flush the disk."""
     while any(p.name.startswith(".") and ".trash-" in p.name for p in root.iterdir()):
-        deleted = True
         time.sleep(0.2)
     os.sync()
-    time.sleep(RECENT_DELETES if deleted else 1)
+    time.sleep(1)
 
 
 EDIT_DATE = "2026-11-20"
@@ -149,11 +168,11 @@ EDIT_DATE = "2026-11-20"
 
 
 def measure(n: int) -> dict[str, tuple[float, int]]:
+    """One round of every case but the last (see `measure_no_cache`)."""
     root = corpus(n)
     settle(root)
-    for leftover in (root / "site", root / ".fixdex-cache"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    settle(root, deleted=True)
+    discard(root / "site", root / ".fixdex-cache")
+    settle(root)
     results = {"cold build": run_build(root)[:2]}
     settle(root)
     results["no-op rebuild"] = run_build(root)[:2]
@@ -173,22 +192,41 @@ def measure(n: int) -> dict[str, tuple[float, int]]:
     base.write_text(base.read_text().replace("</footer>", "<p>bench</p></footer>"))
     settle(root)
     results["one template changed"] = run_build(root)[:2]
-    shutil.rmtree(root / ".fixdex-cache", ignore_errors=True)
-    settle(root, deleted=True)
-    results["cold build, --no-cache, old site present"] = run_build(root, "--no-cache")[:2]
     return results
 
 
+NO_CACHE = "cold build, --no-cache, old site present"
+
+
+def measure_no_cache(n: int) -> tuple[float, int]:
+    """A build that ignores the cache and replaces the site a previous build left. It deletes
+    the old site as it finishes, which every build after it pays for (see `discard`): these
+    run after every other case."""
+    root = corpus(n)
+    settle(root)
+    if not (root / "site").is_dir():
+        run_build(root)
+        settle(root)
+    return run_build(root, "--no-cache")[:2]
+
+
 def main(sizes: list[int], runs: int) -> None:
+    compile_fixdex()
     print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]},"
           f" median of {runs} run{'s' if runs > 1 else ''}")
     print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}")
-    for n in sizes:
-        rounds = [measure(n) for _ in range(runs)]
-        for case in rounds[0]:
-            seconds = statistics.median(r[case][0] for r in rounds)
-            peak = statistics.median(r[case][1] for r in rounds)
-            print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}", flush=True)
+    try:
+        for n in sizes:
+            rounds = [measure(n) for _ in range(runs)]
+            no_cache = [measure_no_cache(n) for _ in range(runs)]
+            for r, extra in zip(rounds, no_cache, strict=True):
+                r[NO_CACHE] = extra
+            for case in rounds[0]:
+                seconds = statistics.median(r[case][0] for r in rounds)
+                peak = statistics.median(r[case][1] for r in rounds)
+                print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}", flush=True)
+    finally:
+        empty_trash()
 
 
 if __name__ == "__main__":
