@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from run import PeakSampler, compile_fixdex, discard, empty_trash, ensure_corpus
+from run import PeakSampler, compile_fixdex, discard, ensure_corpus
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -362,8 +362,7 @@ def main() -> None:
               f"fixdex {runs['fixdex'][-1].seconds:.2f} s (load {os.getloadavg()[0]:.2f})",
               file=sys.stderr, flush=True)
     load_after = os.getloadavg()
-    discard(*scratch)
-    empty_trash()
+    discard(*scratch)  # bench/out/trash: see run.TRASH
     (site / f".{fixdex_out.name}.lock").unlink(missing_ok=True)
 
     print(f"fixdex vs Hugo, {args.n} records, {dt.date.today().isoformat()}, "

@@ -133,7 +133,9 @@ def corpus(n: int) -> Path:
 
 
 TRASH = OUT / "trash"
-"""Where the bench moves old output trees; emptied only once every timed run is done."""
+"""Where the bench moves old output trees. It is never emptied by a bench: deleting it is
+what `discard` avoids, and a bench run within six minutes after would pay for it. Delete it
+when no benchmark follows."""
 
 
 def discard(*paths: Path) -> None:
@@ -143,15 +145,12 @@ def discard(*paths: Path) -> None:
     every file created meanwhile walks past all of them (`perf` shows `recently_deleted`
     under `openat`). Right after a 10,000-page site was deleted, creating 10,000 files took
     2-10 s of system time instead of 0.3-0.6 s, even after a sync and 70 s of waiting. A
-    fresh checkout never pays that; a bench that deletes the last run's site would."""
+    fresh checkout never pays that; a bench that deletes the last run's site would. (Nor
+    should anything else delete large trees in the six minutes before a benchmark.)"""
     TRASH.mkdir(parents=True, exist_ok=True)
     for path in paths:
         if path.exists():
             path.rename(TRASH / f"{path.name}-{time.time_ns()}")
-
-
-def empty_trash() -> None:
-    shutil.rmtree(TRASH, ignore_errors=True)
 
 
 def settle(root: Path) -> None:
@@ -214,19 +213,20 @@ def main(sizes: list[int], runs: int) -> None:
     compile_fixdex()
     print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]},"
           f" median of {runs} run{'s' if runs > 1 else ''}")
-    print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}")
-    try:
-        for n in sizes:
-            rounds = [measure(n) for _ in range(runs)]
-            no_cache = [measure_no_cache(n) for _ in range(runs)]
-            for r, extra in zip(rounds, no_cache, strict=True):
-                r[NO_CACHE] = extra
-            for case in rounds[0]:
-                seconds = statistics.median(r[case][0] for r in rounds)
-                peak = statistics.median(r[case][1] for r in rounds)
-                print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}", flush=True)
-    finally:
-        empty_trash()
+    print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}  (runs)")
+    for n in sizes:
+        rounds = [measure(n) for _ in range(runs)]
+        no_cache = [measure_no_cache(n) for _ in range(runs)]
+        for r, extra in zip(rounds, no_cache, strict=True):
+            r[NO_CACHE] = extra
+        for case in rounds[0]:
+            seconds = statistics.median(r[case][0] for r in rounds)
+            peak = statistics.median(r[case][1] for r in rounds)
+            runs_text = " / ".join(f"{r[case][0]:.2f}" for r in rounds)
+            print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}  ({runs_text})",
+                  flush=True)
+    print(f"old output trees are in {TRASH.relative_to(REPO)}: delete it when no benchmark"
+          " follows (see `discard`)")
 
 
 if __name__ == "__main__":
