@@ -78,7 +78,7 @@ class Entry:
     """The record file's path, as text: a `Path` costs more to unpickle than the rest of
     the entry, and is needed only to read the file again to locate a problem."""
     display: str
-    pickled: bytes = field(repr=False)
+    pickled: bytes | memoryview = field(repr=False)
     """The full `Record`, pickled: ten thousand of them as objects would dominate a build's
     memory, and every process but the one rendering the page only needs the head. Empty for
     a record a rebuild took from its cache, until its page is to be rendered again."""
@@ -100,7 +100,9 @@ class Entry:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the record object: it is in `pickled` already."""
-        return {k: v for k, v in self.__dict__.items() if k != "_record"}
+        state = {k: v for k, v in self.__dict__.items() if k != "_record"}
+        state["pickled"] = bytes(self.pickled)  # a view of a build's shared buffer, perhaps
+        return state
 
 
 def _describe(value: Any) -> str:
