@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2.bccache import Bucket, BytecodeCache
-
 from . import __version__
 
 FORMAT = 8
@@ -240,23 +238,6 @@ class Cache:
 
     def forget_manifest(self, out: Path) -> None:
         self._path(self._manifest_name(out)).unlink(missing_ok=True)
-
-
-class CompiledTemplates(BytecodeCache):
-    """Jinja's compiled templates, kept in the cache: compiling the site's templates costs
-    about 80 ms of every build (and of every render worker that needs one the main process
-    did not compile), loading them a few. Jinja checks each against its template's source."""
-
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        code = self.cache.template_code(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self.cache.save_template_code(bucket.key, bucket.bytecode_to_string())
 
 
 def inputs_fingerprint(*folders: Path, extra: str = "", scan: Scan | None = None) -> bytes:
