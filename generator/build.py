@@ -12,19 +12,16 @@ incremental build's output is byte-identical to a cold build's.
 Who does what: workers parse, validate and note records and send each back pickled (those
 bytes are what the cache stores); the main process keeps a record's `Head` and its pickled
 full record, checks and links the set, and forks the render workers, which get index ranges
-of the site they inherit and send back each file's bytes; the main process alone writes
-them (file creation from several processes at once costs the kernel far more).
+of the site they inherit, write each file they make and send back its digest.
 """
 
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import multiprocessing
 import os
 import pickle
-import queue
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -439,17 +436,21 @@ class _Render:
 
 _RUN: _Render | None = None
 PAGES_PER_TASK = 50
-TASKS_AHEAD = 3
-"""Tasks handed to each render worker and not yet taken back (see `_unordered`)."""
 
 
 def _page_bytes(renderer: Renderer, entry: Entry) -> bytes:
     return renderer.error_page(entry).encode("utf-8")
 
 
-def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes, bytes | None]]:
-    """Make one slice of the run's error pages or other files: (file, digest, the bytes when
-    they are to be written, else None)."""
+def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes]]:
+    """Make one slice of the run's error pages or other files and write each one whose bytes
+    changed: (file, digest of its bytes) for each.
+
+    The worker that made a file writes it. Creating files from both workers at once costs
+    the kernel no more than from one process (10,000 pages: about 1.1 s of system time either
+    way, measured on an ext4 disk free of recent deletes), and sending 200 MB of pages to the
+    main process to write kept it busy for most of the rendering.
+    """
     assert _RUN is not None
     run = _RUN
     is_pages, start, stop = task
@@ -457,47 +458,21 @@ def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes, bytes | 
         ((page_file(e.url_path), partial(_page_bytes, run.renderer, e))
          for e in run.pages[start:stop]) if is_pages
         else ((o.rel, o.make) for o in run.others[start:stop]))
-    done: list[tuple[str, bytes, bytes | None]] = []
+    write = write_new if not run.old else replace_file
+    done: list[tuple[str, bytes]] = []
     for rel, make in items:
         data = make()
         data_digest = digest(data)
-        changed = run.folder is not None and run.old.get(rel) != data_digest
-        done.append((rel, data_digest, data if changed else None))
+        if run.folder is not None and run.old.get(rel) != data_digest:
+            write(run.folder, rel, data)
+        done.append((rel, data_digest))
     return done
-
-
-def _unordered(pool: multiprocessing.pool.Pool, func: Callable[[Any], Any], tasks: Iterable[Any],
-               ahead: int) -> Iterator[Any]:
-    """`pool.imap_unordered`, with at most `ahead` tasks out at once. The workers render pages
-    faster than this process can create their files, and `imap_unordered` hands out every task
-    at once: finished pages piled up here, 40 MB of them by the end of a 10,000-page build."""
-    finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    pending = iter(tasks)
-    out = 0
-    for task in itertools.islice(pending, ahead):
-        pool.apply_async(func, (task,), callback=finished.put, error_callback=finished.put)
-        out += 1
-    while out:
-        result = finished.get()
-        out -= 1
-        if isinstance(result, BaseException):
-            raise result
-        for task in itertools.islice(pending, 1):
-            pool.apply_async(func, (task,), callback=finished.put, error_callback=finished.put)
-            out += 1
-        yield result
 
 
 def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = None
                 ) -> dict[str, bytes]:
-    """Every file of the run, made on all cores and written by this process alone: {file:
-    digest of its bytes}.
-
-    One writer, because files created from two processes at once cost the kernel several
-    times the system time of the same files created from one (10,000 pages: about 5 s instead
-    of 1 s here), while this process is otherwise idle. `meanwhile` runs here once the
-    workers have started.
-    """
+    """Every file of the run, made and written on all cores: {file: digest of its bytes}.
+    `meanwhile` runs here once the workers have started."""
     global _RUN
     _RUN = run
     # The other files first, those listing the most records first: a few of them (the search
@@ -508,20 +483,15 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
     progress = Progress("writing", len(run.pages) + len(run.others))
     pool = _pool(jobs, len(run.pages) + sum(o.rows for o in run.others) // ROWS_PER_PAGE)
     digests: dict[str, bytes] = {}
-    write = write_new if not run.old else replace_file
     try:
-        results = (_unordered(pool, _render_task, tasks, jobs * TASKS_AHEAD) if pool is not None
+        results = (pool.imap_unordered(_render_task, tasks) if pool is not None
                    else map(_render_task, tasks))
         if meanwhile is not None:
             meanwhile()
         for i, done in enumerate(results, 1):
             if pool is None and i % 2 == 0:
                 gc.collect(0)  # the renderer's young cycles, every 2 * PAGES_PER_TASK pages
-            for rel, data_digest, data in done:
-                if data is not None:
-                    assert run.folder is not None
-                    write(run.folder, rel, data)
-                digests[rel] = data_digest
+            digests.update(done)
             progress.advance(len(done))
     finally:
         progress.close()

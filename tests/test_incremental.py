@@ -242,3 +242,34 @@ def test_compiled_templates_are_kept_and_a_forged_one_is_never_loaded(project: P
     _assert_same_as_cold(project)
     assert "<p>Forged.</p>" in (project / "site" / "index.html").read_text()
     assert all(p.read_bytes()[-1:] != b"!" for p in compiled)  # compiled and saved again
+
+
+def test_builds_on_worker_processes_match_a_build_in_one_process(tmp_path: Path) -> None:
+    """Above `PARALLEL_MIN` records, worker processes read the records and render and write
+    the files, cold and incremental alike: the site must be the same bytes as one process's."""
+    from generator.build import PARALLEL_MIN
+
+    records = PARALLEL_MIN + 100
+    subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), str(records),
+                    str(tmp_path)], check=True)
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    run = fixdex("build", "--jobs", "2", cwd=tmp_path)
+    assert run.code == 0 and f"built {records} error pages" in run.err, run.err
+
+    def same_as_one_process() -> None:
+        one = fixdex("build", "--no-cache", "--jobs", "1", "--out", "one", cwd=tmp_path)
+        assert one.code == 0, one.err
+        assert tree(tmp_path / "site") == tree(tmp_path / "one")
+        shutil.rmtree(tmp_path / "one")
+
+    same_as_one_process()
+    edited = _records(tmp_path)[PARALLEL_MIN // 2]
+    edited.write_text(edited.read_text().replace('title: "', 'title: "Edited ', 1))
+    base = tmp_path / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</footer>", "<p>Parallel.</p></footer>"))
+    run = fixdex("build", "--jobs", "2", cwd=tmp_path)
+    assert run.code == 0, run.err
+    written = int(re.search(r"\((\d+) written\)", run.err).group(1))
+    assert written > records  # every page: the template changed
+    same_as_one_process()
+    assert "<p>Parallel.</p>" in (tmp_path / "site" / "index.html").read_text()
