@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext, suppress
@@ -269,6 +270,37 @@ def _process_all(items: list[tuple[bytes | None, str, str, bytes | None]], jobs:
             pool.join()
 
 
+def _save_cache(cache: Cache, blobs: dict[bytes, bytes], bodies: dict[bytes, bytes],
+                dirty: set[int], ctx_key: bytes, stamps: dict[str, tuple[Stamp, bytes]] | None
+                ) -> None:
+    if dirty:
+        cache.save_records(blobs, bodies, dirty)
+    if stamps is not None:
+        cache.save_stamps(ctx_key, stamps)
+
+
+class _Beside:
+    """A function run on a thread beside the main one; `wait` returns when it is done and
+    raises what it raised. For writing the cache while the set is checked and linked: its
+    hashing and writing let go of the GIL, and the second core is otherwise idle then."""
+
+    def __init__(self, func: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(func,), daemon=True)
+        self._thread.start()
+
+    def _run(self, func: Callable[[], None]) -> None:
+        try:
+            func()
+        except BaseException as err:  # handed to the main thread by wait()
+            self._error = err
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
@@ -346,21 +378,25 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             problems.extend(result)
             invalid.append(_stem(item[1]))
 
+    saving = None
     if cache is not None:
         dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in bodies}
-        if dirty:
-            cache.save_records(blobs, bodies, dirty)
-        if stamps != known:
-            cache.save_stamps(ctx_key, stamps)
+        saving = _Beside(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
+                                 stamps if stamps != known else None))
     del cached, blobs, bodies
 
-    entries = _sharing_bodies([r.entry() for r in records])
-    problems.extend(check_entries(entries, invalid))
-    problems.extend(content_warnings([(e, r.notes) for e, r in zip(entries, records, strict=True)]))
-    if config is None:
-        return BuildResult(None, sorted(problems))
-    site, link_problems = link(config, entries)
-    problems.extend(link_problems)
+    try:
+        entries = _sharing_bodies([r.entry() for r in records])
+        problems.extend(check_entries(entries, invalid))
+        problems.extend(content_warnings([(e, r.notes)
+                                          for e, r in zip(entries, records, strict=True)]))
+        if config is None:
+            return BuildResult(None, sorted(problems))
+        site, link_problems = link(config, entries)
+        problems.extend(link_problems)
+    finally:
+        if saving is not None:
+            saving.wait()  # before the render workers fork: no thread may run through a fork
     # Only what pass 2 needs is kept: the notes of 10,000 records are tens of megabytes, and
     # every page of the main process that a forked render worker touches gets copied. (So
     # the cache is saved and the notes are read here, not beside the rendering: memory this

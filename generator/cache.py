@@ -204,8 +204,11 @@ class Cache:
         `records` holds every record of the build; `bodies` the full records this build
         made. Those of the other records in a rewritten shard are carried over from it.
         """
-        for shard in sorted(shards):
-            kept = {k: v for k, v in records.items() if shard_of(k) == shard}
+        by_shard: dict[int, dict[bytes, bytes]] = {shard: {} for shard in shards}
+        for k, v in records.items():
+            if (kept := by_shard.get(k[0] % SHARDS)) is not None:  # shard_of, inlined
+                kept[k] = v
+        for shard, kept in sorted(by_shard.items()):
             self._save(f"records-{shard:02x}", kept)
             carried = kept.keys() - bodies.keys()
             old = (self._load(f"bodies-{shard:02x}") or {}) if carried else {}
