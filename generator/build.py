@@ -49,7 +49,7 @@ from .cache import (
 from .errors import ContentErrors, Problem, display_path, errors_only
 from .link import HubKind, Site, link, name_slug, page_file
 from .load import MAX_FILE_BYTES, SITE_FILE, find_record_files, read_limited
-from .lookup import RecordTokens, record_tokens
+from .lookup import RecordTokens, index_digest, record_tokens
 from .model import ValidationContext
 from .project import Project
 from .quality import Notes, PackedNotes, content_warnings, record_notes
@@ -92,6 +92,8 @@ class Processed(NamedTuple):
     key: bytes
     shown: bytes
     """Digest of what other pages show of the record (`shown_digest`)."""
+    indexed: bytes
+    """Digest of what the search index holds of it (`index_digest`)."""
     head: Head
     slug: str
     platform_slug: str
@@ -104,8 +106,9 @@ class Processed(NamedTuple):
 
     @classmethod
     def of(cls, key: bytes, entry: Entry, notes: Notes, tokens: RecordTokens) -> Processed:
-        return cls(key, shown_digest(entry), entry.head, entry.slug, entry.platform_slug,
-                   entry.file, entry.display, entry.pickled, PackedNotes.of(entry, notes),
+        return cls(key, shown_digest(entry), index_digest(entry), entry.head, entry.slug,
+                   entry.platform_slug, entry.file, entry.display, entry.pickled,
+                   PackedNotes.of(entry, notes),
                    pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
 
     def entry(self) -> Entry:
@@ -151,6 +154,8 @@ class BuildResult:
     """Each valid record's cache key, by slug (part of its page's key)."""
     shown: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
+    indexed: dict[str, bytes] = field(default_factory=dict)
+    """Each valid record's `index_digest`, by slug (part of the search index's key)."""
     ctx: ValidationContext | None = None
     """What the records were validated against."""
 
@@ -403,7 +408,8 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     # process frees after the workers fork stays mapped in them.)
     return BuildResult(site, sorted(problems), tokens=Unpickled({r.slug: r.tokens for r in records}),
                        record_keys={r.slug: r.key for r in records},
-                       shown={r.slug: r.shown for r in records}, ctx=ctx)
+                       shown={r.slug: r.shown for r in records},
+                       indexed={r.slug: r.indexed for r in records}, ctx=ctx)
 
 
 def _sharing_bodies(entries: list[Entry]) -> list[Entry]:
@@ -553,15 +559,16 @@ class _Other(NamedTuple):
 
 
 def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
-                  shown: Mapping[str, bytes]) -> list[_Other]:
+                  result: BuildResult) -> list[_Other]:
     """Everything but the error pages: hubs, home, feeds, redirects, static assets."""
-    joined: dict[int, bytes] = {}  # several files show every record: join their digests once
+    joined: dict[tuple[int, bool], bytes] = {}  # several files show every record: join once
 
     def key(rel: str, inputs: Inputs) -> bytes:
-        records = joined.get(id(inputs.entries))
+        records = joined.get((id(inputs.entries), inputs.index_only))
         if records is None:
-            records = joined[id(inputs.entries)] = b"".join(shown[e.slug]
-                                                            for e in inputs.entries)
+            shown = result.indexed if inputs.index_only else result.shown
+            records = joined[id(inputs.entries), inputs.index_only] = b"".join(
+                shown[e.slug] for e in inputs.entries)
         return digest(site_key, rel, inputs.text, records)
 
     outputs: list[_Other] = []
@@ -607,7 +614,7 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
     """Write the whole site into a new folder and swap it in."""
     site = result.site
     assert site is not None
-    outputs = _site_outputs(renderer, project, site_key, result.shown)
+    outputs = _site_outputs(renderer, project, site_key, result)
     manifest = Manifest()
 
     def keys() -> None:  # only for the manifest: made while the workers render
@@ -631,7 +638,7 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
     keys = _page_keys(result.site, result, site_key)
     manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
     others: list[_Other] = []
-    for other in _site_outputs(renderer, project, site_key, result.shown):
+    for other in _site_outputs(renderer, project, site_key, result):
         rel = other.rel
         manifest.page_keys[rel] = key = other.key()
         if old.page_keys.get(rel) == key and rel in old.files:
@@ -747,7 +754,7 @@ def _render_and_write(project: Project, result: BuildResult, jobs: int, write: b
         renderer = Renderer(result.site, project.templates, result.tokens, compiled)
         renderer.compile()  # here: the workers only render
         if not write:
-            outputs = _site_outputs(renderer, project, b"", result.shown)
+            outputs = _site_outputs(renderer, project, b"", result)
             run = _Render(renderer, _with_records(project, result, result.site.entries), outputs,
                           None)
             result.files = len(_render_all(run, jobs)) + 1  # and the marker file

@@ -29,6 +29,7 @@ from functools import lru_cache
 from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Any
 
+from .cache import digest
 from .errors import ContentErrors, Problem, Severity, field_path
 from .load import read_document
 
@@ -264,6 +265,15 @@ def record_tokens(record: Head) -> RecordTokens:
     for example in record.examples:
         words.update(normalise(example))
     return RecordTokens(tuple(forms), frozenset(words))
+
+
+def index_digest(entry: Entry) -> bytes:
+    """Digest of everything `build_index` reads of an entry: its address, title, signature and
+    what its tokens are made of. An edit elsewhere in a record (its fixes, its date) leaves
+    the search index as it was, and the build does not make it again."""
+    head = entry.head
+    return digest(entry.url_path, head.title, head.signature, repr(head.also_seen_as),
+                  repr(head.examples))
 
 
 def build_index(entries: Sequence[Entry], base_path: str = "/",

@@ -345,6 +345,9 @@ class Inputs(NamedTuple):
 
     text: str
     entries: Sequence[Entry]
+    index_only: bool = False
+    """It shows only what the search index holds of each record (`lookup.index_digest`), not
+    everything a listing may show."""
 
 
 class CompiledTemplates(BytecodeCache):
@@ -656,7 +659,7 @@ class Renderer:
         # The slowest first (the search index: about 0.2 s at 10,000 records), so that the
         # build's workers can share out the rest while one makes it.
         jobs: list[tuple[str, Inputs, Callable[[], str]]] = [
-            ("search/index.json", Inputs("", every), self.search_index),
+            ("search/index.json", Inputs("", every, index_only=True), self.search_index),
             ("index.html", Inputs(hubs, every), self.home_page),
             ("sitemap.xml", Inputs(hubs, every), self.sitemap),
             ("api/errors.json", Inputs("", every), self.errors_json),
