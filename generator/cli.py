@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import sys
@@ -84,6 +85,19 @@ def _fingerprint(project: Project, scan: Scan | None = None) -> bytes:
                               extra=f"{dt.date.today().isoformat()}|{where}", scan=scan)
 
 
+_KEPT: list[object] = []
+
+
+def _kept(result: BuildResult) -> BuildResult:
+    """A finished build's result, left for the process's end: `run` exits without tearing the
+    interpreter down, so neither the cyclic collector (which `build` pauses, and which would
+    next scan every object the build left: 40 ms at 10,000 records) nor freeing it object by
+    object (60 ms) does anything useful. `serve` calls `build` itself, collector and all."""
+    gc.freeze()
+    _KEPT.append(result)
+    return result
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     project = _project(args)
     fingerprint = b""
@@ -101,7 +115,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     from .build import build, build_summary
 
-    result = build(project, write=True, jobs=args.jobs, fingerprint=fingerprint, scan=scan)
+    result = _kept(build(project, write=True, jobs=args.jobs, fingerprint=fingerprint, scan=scan))
     report = format_problems(result.problems)
     if report:
         print(report, file=sys.stderr)
@@ -118,7 +132,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .redirects import vanished_pages
 
     project = _project(args)
-    result = build(project, write=False, jobs=args.jobs)
+    result = _kept(build(project, write=False, jobs=args.jobs))
     if result.site is not None:
         from .lookup import examples_problems
 
