@@ -79,3 +79,55 @@ def test_refuses_an_output_folder_it_did_not_write(tmp_path: Path) -> None:
     assert run.code == 2
     run = fixdex("build", "--out", "content/..", cwd=project)
     assert run.code == 2 and (project / "content").is_dir()
+
+
+def test_a_forked_helper_answers_from_another_process_and_raises_what_it_raised() -> None:
+    import os
+
+    import pytest
+
+    from generator.build import _Forked
+    from generator.errors import ContentErrors, Problem
+
+    assert _Forked(os.getpid).result() != os.getpid()
+    assert _Forked(os.getpid, fork=False).result() == os.getpid()
+    problem = Problem("content/a.yaml", 3, 5, "title", "too short")
+
+    def fail() -> None:
+        raise ContentErrors([problem])
+
+    for fork in (True, False):
+        with pytest.raises(ContentErrors) as raised:
+            _Forked(fail, fork=fork).result()
+        assert raised.value.problems == [problem]
+
+
+def test_whole_set_checks_on_two_cores_report_what_one_process_reports(tmp_path: Path) -> None:
+    """Above PARALLEL_MIN records the weak-content warnings are made in a forked process
+    beside the clash checks and the linking: the report must be the same, line for line."""
+    import re
+    import subprocess
+    import sys
+
+    from helpers import REPO, TEMPLATES
+
+    from generator.build import PARALLEL_MIN
+
+    subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), str(PARALLEL_MIN + 50),
+                    str(tmp_path)], check=True)
+    (tmp_path / "templates").symlink_to(TEMPLATES)
+    records = sorted((tmp_path / "content").glob("*/*.yaml"))
+    for record in records[:3]:  # one sentence in three records: a warning on each
+        record.write_text(re.sub(r'^quick_fix: "', 'quick_fix: "Clear the local cache, then send'
+                                 ' the request again. ', record.read_text(), count=1,
+                                 flags=re.M))
+    twin = records[4].read_text()
+    signature = re.search(r'^signature: "(.*)"$', twin, flags=re.M).group(1)
+    records[5].write_text(re.sub(r'^signature: ".*"$', f'signature: "{signature.upper()}"',
+                                 records[5].read_text(), count=1, flags=re.M))
+    one = fixdex("check", "--jobs", "1", cwd=tmp_path)
+    two = fixdex("check", "--jobs", "2", cwd=tmp_path)
+    assert one.code == two.code == 1
+    assert two.err == one.err
+    assert two.err.count("the same sentence appears in 3 records") == 3
+    assert f"duplicates signature of {records[4].relative_to(tmp_path)}" in two.err
