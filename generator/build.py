@@ -53,7 +53,7 @@ from .lookup import RecordTokens, index_digest, record_tokens
 from .model import ValidationContext
 from .project import Project
 from .quality import Notes, PackedNotes, content_warnings, record_notes
-from .render import STATIC_DIR, CompiledTemplates, Inputs, Renderer
+from .render import STATIC_DIR, CompiledTemplates, Inputs, Renderer, Shows, row_digest
 from .report import format_problems
 from .validate import Entry, Head, check_entries, load_site, validate_record
 from .write import (
@@ -94,6 +94,8 @@ class Processed(NamedTuple):
     key: bytes
     shown: bytes
     """Digest of what other pages show of the record (`shown_digest`)."""
+    listed: bytes
+    """Digest of what a row of a listing shows of it (`row_digest`)."""
     indexed: bytes
     """Digest of what the search index holds of it (`index_digest`)."""
     head: Head
@@ -108,8 +110,8 @@ class Processed(NamedTuple):
 
     @classmethod
     def of(cls, key: bytes, entry: Entry, notes: Notes, tokens: RecordTokens) -> Processed:
-        return cls(key, shown_digest(entry), index_digest(entry), entry.head, entry.slug,
-                   entry.platform_slug, entry.file, entry.display, entry.pickled,
+        return cls(key, shown_digest(entry), row_digest(entry), index_digest(entry), entry.head,
+                   entry.slug, entry.platform_slug, entry.file, entry.display, entry.pickled,
                    PackedNotes.of(entry, notes),
                    pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -156,6 +158,8 @@ class BuildResult:
     """Each valid record's cache key, by slug (part of its page's key)."""
     shown: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's `shown_digest`, by slug (part of the keys of pages that list it)."""
+    listed: dict[str, bytes] = field(default_factory=dict)
+    """Each valid record's `row_digest`, by slug (part of the keys of listings of rows)."""
     indexed: dict[str, bytes] = field(default_factory=dict)
     """Each valid record's `index_digest`, by slug (part of the search index's key)."""
     ctx: ValidationContext | None = None
@@ -466,6 +470,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     return BuildResult(site, sorted(problems), tokens=Unpickled({r.slug: r.tokens for r in records}),
                        record_keys={r.slug: r.key for r in records},
                        shown={r.slug: r.shown for r in records},
+                       listed={r.slug: r.listed for r in records},
                        indexed={r.slug: r.indexed for r in records}, ctx=ctx)
 
 
@@ -618,13 +623,15 @@ class _Other(NamedTuple):
 def _site_outputs(renderer: Renderer, project: Project, site_key: bytes,
                   result: BuildResult) -> list[_Other]:
     """Everything but the error pages: hubs, home, feeds, redirects, static assets."""
-    joined: dict[tuple[int, bool], bytes] = {}  # several files show every record: join once
+    joined: dict[tuple[int, Shows], bytes] = {}  # several files show every record: join once
+    per_record = {Shows.HEAD: result.shown, Shows.ROW: result.listed,
+                  Shows.INDEX: result.indexed}
 
     def key(rel: str, inputs: Inputs) -> bytes:
-        records = joined.get((id(inputs.entries), inputs.index_only))
+        records = joined.get((id(inputs.entries), inputs.shows))
         if records is None:
-            shown = result.indexed if inputs.index_only else result.shown
-            records = joined[id(inputs.entries), inputs.index_only] = b"".join(
+            shown = per_record[inputs.shows]
+            records = joined[id(inputs.entries), inputs.shows] = b"".join(
                 shown[e.slug] for e in inputs.entries)
         return digest(site_key, rel, inputs.text, records)
 

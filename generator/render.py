@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import partial
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -34,6 +35,7 @@ except ImportError:  # an older markupsafe: the same escaping, through its publi
     def _escape_text(text: str) -> str:
         return str(escape(text))
 
+from .cache import digest
 from .link import Hub, HubKind, Redirect, Site, page_file
 from .lookup import RecordTokens, build_index
 from .markdown import render_block, render_inline, render_item, render_many
@@ -339,15 +341,35 @@ class _Environment(Environment):
         return {**self.globals, **(d or {})}
 
 
+class Shows(Enum):
+    """How much of each record a file other than an error page shows, so which of the
+    record's digests (each computed with the record) goes into the file's key."""
+
+    HEAD = "head"
+    """Anything in its `Head` (`build.shown_digest`)."""
+    ROW = "row"
+    """A row of a listing (`row_digest`)."""
+    INDEX = "index"
+    """What the search index holds (`lookup.index_digest`)."""
+
+
+def row_digest(entry: Entry) -> bytes:
+    """Digest of what the home page, the 404 page and the hubs show of a record: a link made
+    of its address and title, in a group named by its platform or category (their views,
+    built by `_entry_link` and `_groups_for`, hold nothing else of it). A new date or summary
+    leaves those pages as they were."""
+    head = entry.head
+    return digest(entry.url_path, head.title, head.platform, head.category)
+
+
 class Inputs(NamedTuple):
     """What a file other than an error page depends on: a text of its own (hub names, an
     address) and the records it shows (see `Renderer.site_jobs`)."""
 
     text: str
     entries: Sequence[Entry]
-    index_only: bool = False
-    """It shows only what the search index holds of each record (`lookup.index_digest`), not
-    everything a listing may show."""
+    shows: Shows = Shows.HEAD
+    """How much of each of those records it shows."""
 
 
 class CompiledTemplates(BytecodeCache):
@@ -659,18 +681,19 @@ class Renderer:
         # The slowest first (the search index: about 0.2 s at 10,000 records), so that the
         # build's workers can share out the rest while one makes it.
         jobs: list[tuple[str, Inputs, Callable[[], str]]] = [
-            ("search/index.json", Inputs("", every, index_only=True), self.search_index),
-            ("index.html", Inputs(hubs, every), self.home_page),
+            ("search/index.json", Inputs("", every, Shows.INDEX), self.search_index),
+            ("index.html", Inputs(hubs, every, Shows.ROW), self.home_page),
             ("sitemap.xml", Inputs(hubs, every), self.sitemap),
             ("api/errors.json", Inputs("", every), self.errors_json),
-            ("404.html", Inputs("", every), self.not_found_page),
+            ("404.html", Inputs("", every, Shows.ROW), self.not_found_page),
             ("feed.xml", Inputs("", every), self.feed),
             ("robots.txt", Inputs("", ()), self.robots),
             ("search/index.html", Inputs("", ()), self.search_page),
         ]
         for hub in (*site.platforms, *site.categories, *site.tags):
             jobs.append((page_file(hub.url_path),
-                         Inputs(repr((hub.kind.value, hub.name, hub.description)), hub.entries),
+                         Inputs(repr((hub.kind.value, hub.name, hub.description)), hub.entries,
+                                Shows.ROW),
                          partial(self.hub_page, hub)))
         for redirect in site.redirects:
             jobs.append((redirect.file_path, Inputs(redirect.path, (redirect.target,)),
