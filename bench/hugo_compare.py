@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from run import PeakSampler, compile_fixdex, discard, ensure_corpus
+from run import PeakSampler, compile_fixdex, discard, ensure_corpus, warm, warm_fixdex
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -353,9 +353,12 @@ def main() -> None:
     load = os.getloadavg()
     for i in range(args.runs):
         settle(*scratch)
+        warm(Path(hugo), site / "content", site / "layouts", site / "hugo.toml")  # see run.warm
         runs["hugo"].append(timed(hugo_cmd, site))
         sizes["hugo"] = tree_size(hugo_out)
         settle(*scratch)
+        warm_fixdex(root)
+        warm(REPO / "templates")
         runs["fixdex"].append(timed(fixdex_cmd, root, env))
         sizes["fixdex"] = tree_size(fixdex_out)
         print(f"run {i + 1}: hugo {runs['hugo'][-1].seconds:.2f} s, "
