@@ -64,6 +64,7 @@ from .write import (
     check_usable,
     journal_path,
     locked,
+    make_spare,
     replace_file,
     write_new,
 )
@@ -692,6 +693,8 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
         manifest.files[MARKER] = digest(MARKER_TEXT)
         result.files = result.written = len(manifest.files)
         output.commit(result.files)
+    if project.cache is not None and make_spare(project.out):  # (only a manifest uses one)
+        manifest.changes = ((), ())  # the spare will be the site as written: nothing to level
     return manifest
 
 

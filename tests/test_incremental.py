@@ -315,3 +315,24 @@ def test_listings_are_made_again_only_when_what_they_show_changes(
                                    *["hub_page"] * (2 + tags)])
     _assert_same_as_cold(project)
     assert "Retitled " in (project / "site" / "index.html").read_text()
+
+
+def test_the_first_update_after_a_cold_build_swaps_in_a_spare_made_beside_it(
+        project: Path) -> None:
+    """A cold build starts a hard-link copy of the site it wrote, made in the background under
+    the output's lock: the next update levels that copy and swaps it in, instead of cloning
+    every page folder while it waits (0.4 s of a one-record rebuild at 10,000 pages)."""
+    spare = project / ".site.spare"
+    deadline = time.monotonic() + 60
+    while not spare.is_dir():
+        assert time.monotonic() < deadline, "no spare after a cold build"
+        time.sleep(0.05)
+    assert tree(spare) == tree(project / "site")
+    assert not list(project.glob(".site.spare.trash-*"))  # the copy is renamed when whole
+    copied = spare.stat().st_ino
+    record = _records(project)[3]
+    record.write_text(record.read_text().replace('title: "', 'title: "Spare ', 1))
+    run = fixdex("build", cwd=project)
+    assert run.code == 0, run.err
+    assert (project / "site").stat().st_ino == copied  # the spare, levelled, is the site now
+    _assert_same_as_cold(project)
