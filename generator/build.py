@@ -30,7 +30,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -68,8 +68,6 @@ from .write import (
     replace_file,
     write_new,
 )
-
-T = TypeVar("T")
 
 PARALLEL_MIN = 300
 """Below this many records (or pages), starting worker processes costs more than it saves."""
@@ -313,55 +311,6 @@ class _Beside:
             raise self._error
 
 
-class _Forked(Generic[T]):
-    """A function run in a forked child beside this process (when `fork`, else here and now);
-    `result` returns what it returned or raises what it raised.
-
-    For work on the records that the main process already holds, while it does other work:
-    a child shares them as they are, where a thread would wait for the GIL and a pool
-    worker would need them sent. Used before any thread starts (a fork copies only the
-    thread that calls it).
-    """
-
-    def __init__(self, func: Callable[[], T], fork: bool = True) -> None:
-        self._pid = 0
-        self._value: tuple[bool, Any] = (False, None)
-        if not fork or not hasattr(os, "fork"):
-            self._value = (True, func())
-            return
-        self._pipe, out = os.pipe()
-        self._pid = os.fork()
-        if self._pid == 0:  # the child: send the answer and leave without any clean-up
-            try:
-                try:
-                    answer: tuple[bool, Any] = (True, func())
-                except BaseException as err:
-                    answer = (False, err)
-                try:
-                    data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-                except Exception:
-                    data = pickle.dumps((False, RuntimeError(repr(answer[1]))))
-                with os.fdopen(out, "wb") as pipe:
-                    pipe.write(data)
-            finally:
-                os._exit(0)
-        os.close(out)
-
-    def result(self) -> T:
-        if self._pid:
-            with os.fdopen(self._pipe, "rb") as pipe:
-                data = pipe.read()
-            os.waitpid(self._pid, 0)
-            self._pid = 0
-            if not data:
-                raise RuntimeError("a build process ended without an answer (killed?)")
-            self._value = pickle.loads(data)
-        ok, value = self._value
-        if not ok:
-            raise value
-        return value
-
-
 def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
@@ -439,31 +388,25 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
             problems.extend(result)
             invalid.append(_stem(item[1]))
 
-    entries = _sharing_bodies([r.entry() for r in records])
-    # The checks of the whole set run on both cores: the weak-content warnings in a forked
-    # child, the clash checks and the linking here, and the cache is written on a thread.
-    warnings = _Forked(partial(content_warnings, [(e, r.notes) for e, r in
-                                                  zip(entries, records, strict=True)]),
-                       fork=jobs > 1 and len(entries) >= PARALLEL_MIN)
     saving = None
-    if cache is not None:  # (after the fork: no thread may run through one)
+    if cache is not None:
         dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in bodies}
         saving = _Beside(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
                                  stamps if stamps != known else None))
     del cached, blobs, bodies
 
-    site = None
     try:
+        entries = _sharing_bodies([r.entry() for r in records])
         problems.extend(check_entries(entries, invalid))
-        if config is not None:
-            site, link_problems = link(config, entries)
-            problems.extend(link_problems)
+        problems.extend(content_warnings([(e, r.notes)
+                                          for e, r in zip(entries, records, strict=True)]))
+        if config is None:
+            return BuildResult(None, sorted(problems))
+        site, link_problems = link(config, entries)
+        problems.extend(link_problems)
     finally:
         if saving is not None:
-            saving.wait()  # before the render workers fork
-        problems.extend(warnings.result())
-    if site is None:
-        return BuildResult(None, sorted(problems))
+            saving.wait()  # before the render workers fork: no thread may run through a fork
     # Only what pass 2 needs is kept: the notes of 10,000 records are tens of megabytes, and
     # every page of the main process that a forked render worker touches gets copied. (So
     # the cache is saved and the notes are read here, not beside the rendering: memory this

@@ -81,30 +81,9 @@ def test_refuses_an_output_folder_it_did_not_write(tmp_path: Path) -> None:
     assert run.code == 2 and (project / "content").is_dir()
 
 
-def test_a_forked_helper_answers_from_another_process_and_raises_what_it_raised() -> None:
-    import os
-
-    import pytest
-
-    from generator.build import _Forked
-    from generator.errors import ContentErrors, Problem
-
-    assert _Forked(os.getpid).result() != os.getpid()
-    assert _Forked(os.getpid, fork=False).result() == os.getpid()
-    problem = Problem("content/a.yaml", 3, 5, "title", "too short")
-
-    def fail() -> None:
-        raise ContentErrors([problem])
-
-    for fork in (True, False):
-        with pytest.raises(ContentErrors) as raised:
-            _Forked(fail, fork=fork).result()
-        assert raised.value.problems == [problem]
-
-
 def test_whole_set_checks_on_two_cores_report_what_one_process_reports(tmp_path: Path) -> None:
-    """Above PARALLEL_MIN records the weak-content warnings are made in a forked process
-    beside the clash checks and the linking: the report must be the same, line for line."""
+    """Above PARALLEL_MIN records, worker processes read and note the records and the main
+    process checks the whole set: the report must be one process's, line for line."""
     import re
     import subprocess
     import sys
