@@ -391,8 +391,9 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     saving = None
     if cache is not None:
         dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in bodies}
-        saving = _Beside(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
-                                 stamps if stamps != known else None))
+        if dirty or stamps != known:
+            saving = _Beside(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
+                                     stamps if stamps != known else None))
     del cached, blobs, bodies
 
     try:

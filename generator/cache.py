@@ -206,7 +206,7 @@ class Cache:
         """
         by_shard: dict[int, dict[bytes, bytes]] = {shard: {} for shard in shards}
         for k, v in records.items():
-            if (kept := by_shard.get(k[0] % SHARDS)) is not None:  # shard_of, inlined
+            if (kept := by_shard.get(shard_of(k))) is not None:
                 kept[k] = v
         for shard, kept in sorted(by_shard.items()):
             self._save(f"records-{shard:02x}", kept)
