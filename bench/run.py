@@ -173,8 +173,8 @@ def warm(*paths: Path) -> None:
 def warm_fixdex(root: Path) -> None:
     """fixdex's inputs (records, templates, the cache a rebuild reads) and the Python modules
     a build imports: the VM pages those out too (see `warm`)."""
-    warm(root / "content", root / "templates", *[p for p in [root / ".fixdex-cache"]
-                                                 if p.is_dir()])
+    warm(*(p for p in (root / "content", root / "templates", root / ".fixdex-cache")
+           if p.exists()))
     subprocess.run([sys.executable, "-c", "import generator.cli, generator.build"], cwd=root,
                    env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
 
