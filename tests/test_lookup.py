@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from generator.lookup import (
     index_size,
     normalise,
     search,
+    top_match,
 )
 from generator.validate import Entry
 
@@ -265,6 +267,99 @@ def test_the_inverted_index_skips_no_form_that_could_score(index: dict,
     extra = data.draw(st.lists(st.sampled_from(vocab), max_size=4))
     text = " ".join(data.draw(st.permutations([*words, *extra])))
     assert search(index, text) == _rank(_prepare(index, prune=False), index, text, 5)
+
+
+@dataclass(frozen=True)
+class _Head:
+    title: str
+    signature: str
+    also_seen_as: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """What `build_index` reads of an entry, for indexes made up by a test."""
+
+    slug: str
+    head: _Head
+    platform_slug: str = "p"
+
+
+# Few words, so that forms share tokens, pairs and whole token sets, and ranks often tie.
+# "upstream" and "overloaded" are long enough to be a form on their own.
+FEW_WORDS = ["quota", "limit", "key", "invalid", "model", "429", "upstream", "overloaded"]
+
+
+def _made_up_index(signatures: list[list[str]], aliases: list[list[str]]) -> dict:
+    return build_index([
+        _Entry(f"r-{i:02}", _Head(f"Record {i}", " ".join(words),
+                                   tuple(" ".join(a) for a in aliases[i::len(signatures)])))
+        for i, words in enumerate(signatures)
+    ])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(data=st.data())
+def test_top_match_is_the_first_answer_of_a_full_search(data: st.DataObject) -> None:
+    """The check's lookup (`top_match`) answers exactly as `search` does, on indexes whose
+    forms share words, pairs and token sets, for pastes made of a form's words reordered,
+    repeated, cut short or mixed with others."""
+    form = st.lists(st.sampled_from(FEW_WORDS), min_size=1, max_size=5)
+    signatures = data.draw(st.lists(form, min_size=1, max_size=10))
+    aliases = data.draw(st.lists(form, max_size=6))
+    index = _made_up_index(signatures, aliases)
+    forms = signatures + aliases
+    words = data.draw(st.sampled_from(forms))
+    paste = data.draw(st.one_of(
+        st.just(words),
+        st.permutations(words),
+        st.lists(st.sampled_from(words), max_size=7),
+        st.lists(st.sampled_from([*words, "noise", *FEW_WORDS]), max_size=9),
+        # several whole forms in one paste: several perfect candidates, ranked by weight
+        st.lists(st.sampled_from(forms), min_size=2, max_size=3).map(
+            lambda parts: [w for part in parts for w in [*part, "noise"]]),
+    ))
+    text = " ".join(paste)
+    found = search(index, text, limit=1)
+    assert top_match(index, text) == (found[0] if found else None)
+
+
+@pytest.mark.parametrize(("signatures", "paste"), [
+    # A one-token form ties with a form whose tokens repeat it: the first slug wins.
+    ([["key", "limit", "model", "quota"], ["upstream"], ["upstream", "upstream", "upstream"]],
+     "upstream upstream noise"),
+    # No form fits whole; one that starts elsewhere in the paste ranks first.
+    ([["overloaded", "key", "upstream", "invalid"],
+      ["limit", "overloaded", "overloaded", "invalid", "quota"]],
+     "limit overloaded invalid noise overloaded invalid quota noise overloaded key upstream"),
+    # Two whole forms: the heavier one (a rare word) beats two common ones.
+    ([["model", "429"], ["model", "429", "key"], ["model", "429", "limit"],
+      ["model", "429", "quota"], ["overloaded"]],
+     "model 429 overloaded"),
+])
+def test_top_match_on_ties_and_near_misses(signatures: list[list[str]], paste: str) -> None:
+    index = _made_up_index(signatures, [])
+    found = search(index, paste, limit=1)
+    assert top_match(index, paste) == (found[0] if found else None)
+
+
+def test_top_match_answers_a_perfect_paste_without_a_full_search(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paste holding a whole form is answered from the forms that start like it; a tie
+    between records whose forms both fit goes to the first slug, as in `search`."""
+    import generator.lookup as lookup
+
+    index = _made_up_index([["model", "overloaded", "429"], ["invalid", "key"],
+                            ["overloaded", "429"], ["model", "overloaded", "429"]], [])
+    expected = search(index, "error: model overloaded 429, retry", limit=1)
+    monkeypatch.setattr(lookup, "_candidates", _no_full_search)
+    assert [m.slug for m in expected] == ["r-00"]
+    assert top_match(index, "error: model overloaded 429, retry") == expected[0]
+
+
+def _no_full_search(*_: object) -> None:
+    raise AssertionError("a full search was run")
 
 
 # -- the index ------------------------------------------------------------------------------
