@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import le
 from typing import NamedTuple
 
 from .errors import ContentErrors, Problem, Severity, field_path
@@ -272,7 +274,7 @@ def content_warnings(items: Sequence[tuple[Entry, PackedNotes]]) -> list[Problem
     warnings = [problem for _, notes in items for problem in notes.warnings]
     # Count first (in C), then gather places only for the few sentences that repeat.
     counts = Counter(array(_DIGEST.typecode, b"".join(notes.digests for _, notes in items)))
-    repeated = {key for key, n in counts.items() if n >= REPEAT_LIMIT}
+    repeated = set(compress(counts, map(le, repeat(REPEAT_LIMIT), counts.values())))
     seen_in: dict[int, list[tuple[Entry, Location]]] = defaultdict(list)
     if repeated:
         for entry, notes in items:
