@@ -23,14 +23,13 @@ import multiprocessing
 import os
 import pickle
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -69,6 +68,8 @@ from .write import (
     write_new,
 )
 
+T = TypeVar("T")
+
 PARALLEL_MIN = 300
 """Below this many records (or pages), starting worker processes costs more than it saves."""
 ROWS_PER_PAGE = 100
@@ -85,9 +86,9 @@ class Processed(NamedTuple):
 
     Flat, and what only some builds need stays pickled inside (the sentences' locations,
     the tokens): every rebuild unpickles all ten thousand of these, where nested objects cost
-    about five times as much. The full record (`pickled`) travels and is cached beside it: a
-    record taken from the cache comes without it (b""), and `_with_records` fetches it only
-    if its page is rendered again.
+    about five times as much. The full record travels and is cached beside it (`_Bodies`), and
+    a record taken from the cache comes without it: `_with_records` fetches it only if its
+    page is rendered again.
     """
 
     key: bytes
@@ -102,7 +103,6 @@ class Processed(NamedTuple):
     platform_slug: str
     file: str
     display: str
-    pickled: bytes
     notes: PackedNotes
     tokens: bytes
     """The pickled `RecordTokens`: unpickled only when the search index is made."""
@@ -110,13 +110,13 @@ class Processed(NamedTuple):
     @classmethod
     def of(cls, key: bytes, entry: Entry, notes: Notes, tokens: RecordTokens) -> Processed:
         return cls(key, shown_digest(entry), row_digest(entry), index_digest(entry), entry.head,
-                   entry.slug, entry.platform_slug, entry.file, entry.display, entry.pickled,
+                   entry.slug, entry.platform_slug, entry.file, entry.display,
                    PackedNotes.of(entry, notes),
                    pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def entry(self) -> Entry:
-        return Entry(self.head, self.slug, self.platform_slug, self.file, self.display,
-                     self.pickled)
+    def entry(self, body: bytes | memoryview = b"") -> Entry:
+        """Its entry, with its full record when given (else to be fetched if needed)."""
+        return Entry(self.head, self.slug, self.platform_slug, self.file, self.display, body)
 
 
 class Unpickled(Mapping[str, Any]):
@@ -254,8 +254,7 @@ def _process(item: tuple[bytes | None, str, str, bytes | None]
         return err.problems
     processed = Processed.of(key, entry, record_notes(entry.record, _CTX.today),
                              record_tokens(entry.head))
-    return pickle.dumps(processed._replace(pickled=b""), protocol=pickle.HIGHEST_PROTOCOL), \
-        entry.pickled
+    return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL), entry.pickled
 
 
 def _process_all(items: list[tuple[bytes | None, str, str, bytes | None]], jobs: int,
@@ -280,7 +279,7 @@ def _process_all(items: list[tuple[bytes | None, str, str, bytes | None]], jobs:
             pool.join()
 
 
-def _save_cache(cache: Cache, blobs: dict[bytes, bytes], bodies: dict[bytes, bytes],
+def _save_cache(cache: Cache, blobs: dict[bytes, bytes], bodies: Mapping[bytes, bytes],
                 dirty: set[int], ctx_key: bytes, stamps: dict[str, tuple[Stamp, bytes]] | None
                 ) -> None:
     if dirty:
@@ -289,26 +288,57 @@ def _save_cache(cache: Cache, blobs: dict[bytes, bytes], bodies: dict[bytes, byt
         cache.save_stamps(ctx_key, stamps)
 
 
-class _Beside:
-    """A function run on a thread beside the main one; `wait` returns when it is done and
-    raises what it raised. For writing the cache while the set is checked and linked: its
-    hashing and writing let go of the GIL, and the second core is otherwise idle then."""
+class _Forked(Generic[T]):
+    """A function run in a forked child beside this process (here and now, when not `fork` or
+    where there is none); `result` returns what it returned or raises what it raised.
 
-    def __init__(self, func: Callable[[], None]) -> None:
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(func,), daemon=True)
-        self._thread.start()
+    For work on the records that the main process already holds, while it does other work:
+    a child shares them as they are, where a pool worker would need them sent, and has its
+    own GIL, where a thread takes turns with the main one (the cache, written on a thread,
+    took 0.6-0.8 s where it takes 0.35-0.5 s alone). Used while no thread runs: a fork
+    copies only the thread that calls it.
+    """
 
-    def _run(self, func: Callable[[], None]) -> None:
-        try:
-            func()
-        except BaseException as err:  # handed to the main thread by wait()
-            self._error = err
+    def __init__(self, func: Callable[[], T], fork: bool = True) -> None:
+        self._pid = 0
+        self._value: tuple[bool, Any] = (False, None)
+        if not fork or not hasattr(os, "fork"):
+            try:
+                self._value = (True, func())
+            except Exception as err:  # raised by result(), as from a child
+                self._value = (False, err)
+            return
+        self._pipe, out = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: send the answer and leave without any clean-up
+            try:
+                try:
+                    answer: tuple[bool, Any] = (True, func())
+                except BaseException as err:
+                    answer = (False, err)
+                try:
+                    data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:
+                    data = pickle.dumps((False, RuntimeError(repr(answer[1]))))
+                with os.fdopen(out, "wb") as pipe:
+                    pipe.write(data)
+            finally:
+                os._exit(0)
+        os.close(out)
 
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+    def result(self) -> T:
+        if self._pid:
+            with os.fdopen(self._pipe, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+            if not data:
+                raise RuntimeError("a build process ended without an answer (killed?)")
+            self._value = pickle.loads(data)
+        ok, value = self._value
+        if not ok:
+            raise value
+        return value
 
 
 def _stem(path: str) -> str:
@@ -374,40 +404,49 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         hit = cached[key]
         records.append(pickle.loads(hit))
         blobs[key] = hit
-    bodies: dict[bytes, bytes] = {}  # the full records made here
+    bodies = _Bodies()  # the full records made here
     for item, result in zip(todo, _process_all(todo, jobs, ctx, ctx_key), strict=True):
         if isinstance(result, tuple):
             light, body = result
-            processed: Processed = pickle.loads(light)._replace(pickled=body)
+            processed: Processed = pickle.loads(light)
             records.append(processed)
             blobs[processed.key] = light
-            bodies[processed.key] = body
+            bodies.add(processed.key, body)
             if (now := taken[item[2]]) is not None:
                 stamps[item[2]] = (now, processed.key)
         else:
             problems.extend(result)
             invalid.append(_stem(item[1]))
+    bodies.seal()
 
-    saving = None
+    saving = None  # the cache, written by a child while the set is checked and linked
     if cache is not None:
         dirty = {shard_of(k) for k in cached.keys() - blobs.keys()} | {shard_of(k) for k in bodies}
         if dirty or stamps != known:
-            saving = _Beside(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
-                                     stamps if stamps != known else None))
-    del cached, blobs, bodies
-
+            saving = _Forked(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
+                                     stamps if stamps != known else None), fork=jobs > 1)
+    # A rebuild (few records read here: the others came from the cache, without their full
+    # text) checks the whole set in a child too while this process links, and the child adds
+    # little memory. A cold build holds every full record, and a child's copies pushed its
+    # peak memory to 300 MB: it checks here.
+    beside = jobs > 1 and len(records) >= PARALLEL_MIN and len(bodies) < PARALLEL_MIN
+    entries = bodies.entries(records)
+    del cached, blobs, bodies  # (the full records' buffer lives on in the entries' views)
+    checks = _Forked(partial(_set_checks, entries, records, invalid)) if beside else None
     try:
-        entries = _sharing_bodies([r.entry() for r in records])
-        problems.extend(check_entries(entries, invalid))
-        problems.extend(content_warnings([(e, r.notes)
-                                          for e, r in zip(entries, records, strict=True)]))
-        if config is None:
+        if checks is None:
+            problems.extend(_set_checks(entries, records, invalid))
+        site = None
+        if config is not None:
+            site, link_problems = link(config, entries)
+            problems.extend(link_problems)
+        if checks is not None:
+            problems.extend(checks.result())
+        if site is None:
             return BuildResult(None, sorted(problems))
-        site, link_problems = link(config, entries)
-        problems.extend(link_problems)
     finally:
         if saving is not None:
-            saving.wait()  # before the render workers fork: no thread may run through a fork
+            saving.result()
     # Only what pass 2 needs is kept: the notes of 10,000 records are tens of megabytes, and
     # every page of the main process that a forked render worker touches gets copied. (So
     # the cache is saved and the notes are read here, not beside the rendering: memory this
@@ -419,23 +458,70 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
                        indexed={r.slug: r.indexed for r in records}, ctx=ctx)
 
 
-def _sharing_bodies(entries: list[Entry]) -> list[Entry]:
-    """The entries, their full records moved into one buffer of which each holds a view.
+def _set_checks(entries: list[Entry], records: list[Processed], invalid: list[str]
+                ) -> list[Problem]:
+    """The checks of the whole set: clashes and dangling references, weak content."""
+    return [*check_entries(entries, invalid),
+            *content_warnings([(e, r.notes) for e, r in zip(entries, records, strict=True)])]
+
+
+class _Bodies(Mapping[bytes, bytes]):
+    """Full records (pickled; those a build made, or those a rebuild takes from the cache), by
+    cache key, in one buffer that grows as they arrive; every entry gets a view of its part.
 
     Every render worker (forked) reads the full record of each page it renders. As 10,000
     separate bytes objects, each read wrote to the object's header (its reference count),
     and so copied that page of the parent into the worker: a cold build's workers grew from
     about 50 to 110 MB each while rendering 10,000 pages. Views of one buffer leave those
-    pages shared (the workers stayed at about 82 MB).
+    pages shared (the workers stayed at about 82 MB). The buffer is filled as the records
+    arrive, rather than joined from them at the end, so that the build never holds them twice
+    (50 MB at 10,000 records); a bytearray grows in place (realloc moves its pages, not its
+    bytes). The cache is written from slices of it.
     """
-    buffer = memoryview(b"".join([e.pickled for e in entries]))
-    shared: list[Entry] = []
-    at = 0
-    for entry in entries:
-        size = len(entry.pickled)
-        shared.append(replace(entry, pickled=buffer[at:at + size]) if size else entry)
-        at += size
-    return shared
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._spans: dict[bytes, tuple[int, int]] = {}
+        self._view: memoryview | None = None
+
+    def add(self, key: bytes, body: bytes) -> None:
+        start = len(self._buffer)
+        self._buffer += body
+        self._spans[key] = (start, len(self._buffer))
+
+    def seal(self) -> None:
+        """No more records: from here on, views of the buffer (which may not grow under them)."""
+        self._view = memoryview(self._buffer)
+
+    def _part(self, key: bytes) -> memoryview:
+        assert self._view is not None, "seal() first"
+        start, stop = self._spans[key]
+        return self._view[start:stop]
+
+    def __getitem__(self, key: bytes) -> bytes:
+        return bytes(self._part(key))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._spans
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def keys(self) -> KeysView[bytes]:
+        return self._spans.keys()  # a dict's: set operations on it run in C
+
+    def entries(self, records: list[Processed]) -> list[Entry]:
+        """Each record's entry, with a view of its full record when it was made here."""
+        return [r.entry(self._part(r.key)) if r.key in self._spans else r.entry()
+                for r in records]
+
+    def entry(self, entry: Entry, key: bytes) -> Entry:
+        """The entry with a view of its full record (made directly: `replace` costs more)."""
+        return Entry(entry.head, entry.slug, entry.platform_slug, entry.file, entry.display,
+                     self._part(key))
 
 
 # -- pass 2: render and write ---------------------------------------------------------------
@@ -449,16 +535,22 @@ def _with_records(project: Project, result: BuildResult, entries: Sequence[Entry
     keys = {e.slug: result.record_keys[e.slug] for e in entries if not e.pickled}
     if not keys:
         return entries
-    found = Cache(project.cache).bodies(set(keys.values())) if project.cache is not None else {}
+    found = _Bodies()  # one buffer, as a cold build's (see _Bodies)
+    if project.cache is not None:
+        for key, body in Cache(project.cache).bodies(set(keys.values())):
+            found.add(key, body)
+    found.seal()
     ctx = result.ctx
     complete = []
     for entry in entries:
         if not entry.pickled:
-            body = found.get(keys[entry.slug])
-            if body is None:
+            key = keys[entry.slug]
+            if key in found:
+                entry = found.entry(entry, key)
+            else:
                 assert ctx is not None
-                body = validate_record(entry.path, entry.display, ctx).pickled
-            entry = replace(entry, pickled=body)
+                entry = replace(entry, pickled=validate_record(entry.path, entry.display,
+                                                               ctx).pickled)
         complete.append(entry)
     return complete
 
@@ -624,7 +716,7 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
     site = result.site
     assert site is not None
     outputs = _site_outputs(renderer, project, site_key, result)
-    manifest = Manifest()
+    manifest = Manifest(site_key=site_key)
 
     def keys() -> None:  # only for the manifest: made while the workers render
         manifest.page_keys = _page_keys(site, result, site_key)
@@ -644,10 +736,16 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
 
 def _write_incremental(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
                        site_key: bytes, old: Manifest, update: Update) -> Manifest:
-    """Render only files whose inputs changed; replace only files whose bytes changed."""
-    assert result.site is not None
-    keys = _page_keys(result.site, result, site_key)
-    manifest = Manifest(page_keys=dict(keys), files={MARKER: digest(MARKER_TEXT)})
+    """Render only files whose inputs changed; replace only files whose bytes changed.
+
+    The listings to make again are known from their keys at once, the stale pages only after
+    10,000 page keys: the workers start on the listings while this process computes those.
+    When the site's key changed (a template, the settings), every page is stale: the workers
+    render them all at once, and the keys are only for the manifest.
+    """
+    site = result.site
+    assert site is not None
+    manifest = Manifest(files={MARKER: digest(MARKER_TEXT)}, site_key=site_key)
     others: list[_Other] = []
     for other in _site_outputs(renderer, project, site_key, result):
         rel = other.rel
@@ -656,28 +754,42 @@ def _write_incremental(project: Project, renderer: Renderer, result: BuildResult
             manifest.files[rel] = old.files[rel]
         else:
             others.append(other)
-    stale = []
-    for entry in result.site.entries:
-        rel = page_file(entry.url_path)
-        if old.page_keys.get(rel) == keys[rel] and rel in old.files:
-            manifest.files[rel] = old.files[rel]
-        else:
-            stale.append(entry)
-    removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
-    result.written = 0
-    if stale or others or removed:
+    every_page = old.site_key != site_key
+    stale: list[Entry] = list(site.entries) if every_page else []
+
+    def find_stale() -> None:
+        keys = _page_keys(site, result, site_key)
+        manifest.page_keys.update(keys)
+        if every_page:
+            return
+        for entry in site.entries:
+            rel = page_file(entry.url_path)
+            if old.page_keys.get(rel) == keys[rel] and rel in old.files:
+                manifest.files[rel] = old.files[rel]
+            else:
+                stale.append(entry)
+
+    made: dict[str, bytes] = {}
+    if others or every_page:
         run = _Render(renderer, _with_records(project, result, stale), others, update.ready(),
                       old.files)
-        made = _render_all(run, jobs)
-        written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
-        result.written = len(written)
-        manifest.files.update(made)
-        for rel in removed:
-            update.remove(rel)
-        if written or removed:
-            update.commit()
-            manifest.changes = (written, tuple(removed))
-    if manifest.changes is None and update.keep():
+        made = _render_all(run, jobs, meanwhile=find_stale)
+    else:
+        find_stale()
+    if stale and not every_page:
+        run = _Render(renderer, _with_records(project, result, stale), (), update.ready(),
+                      old.files)
+        made.update(_render_all(run, jobs))
+    removed = sorted(old.files.keys() - manifest.page_keys.keys() - {MARKER})
+    written = tuple(sorted(rel for rel, d in made.items() if old.files.get(rel) != d))
+    result.written = len(written)
+    manifest.files.update(made)
+    for rel in removed:
+        update.remove(rel)
+    if written or removed:
+        update.commit()
+        manifest.changes = (written, tuple(removed))
+    elif update.keep():
         manifest.changes = ((), ())
     result.files = len(manifest.files)
     return manifest

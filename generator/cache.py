@@ -21,7 +21,7 @@ import pickle
 import secrets
 import stat
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,8 @@ class Manifest:
     report: str = ""
     """What that build printed (its warnings), shown again by a build with nothing to do."""
     summary: str = ""
+    site_key: bytes = b""
+    """What every page of the folder depends on (the generator, settings, templates)."""
     changes: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     """What the update that wrote the folder changed (files written, files removed), when it
     left its old tree as the spare for the next update (see `write.Update`)."""
@@ -188,16 +190,15 @@ class Cache:
             found.update(self._load(f"records-{shard:02x}") or {})
         return found
 
-    def bodies(self, keys: Collection[bytes]) -> dict[bytes, bytes]:
+    def bodies(self, keys: Collection[bytes]) -> Iterator[tuple[bytes, bytes]]:
         """The full records (pickled) of these keys, read from the shards that hold them: a
-        rebuild needs only those whose pages it renders again. A lost one is left out."""
-        found: dict[bytes, bytes] = {}
+        rebuild needs only those whose pages it renders again. A lost one is left out. One
+        shard at a time: a caller that copies them elsewhere never holds them all twice."""
         for shard in sorted({shard_of(k) for k in keys}):
             stored = self._load(f"bodies-{shard:02x}") or {}
-            found.update((k, stored[k]) for k in keys if k in stored)
-        return found
+            yield from ((k, stored[k]) for k in keys if k in stored)
 
-    def save_records(self, records: dict[bytes, bytes], bodies: dict[bytes, bytes],
+    def save_records(self, records: dict[bytes, bytes], bodies: Mapping[bytes, bytes],
                      shards: set[int]) -> None:
         """Rewrite the given shards with the records that fall in them (and no others).
 

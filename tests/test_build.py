@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers import fixdex, make_project, tree
 
 RECORD = "content/example-api/rate-limited.yaml"
@@ -110,3 +111,75 @@ def test_whole_set_checks_on_two_cores_report_what_one_process_reports(tmp_path:
     assert two.err == one.err
     assert two.err.count("the same sentence appears in 3 records") == 3
     assert f"duplicates signature of {records[4].relative_to(tmp_path)}" in two.err
+
+
+def test_a_forked_helper_answers_from_another_process_and_raises_what_it_raised() -> None:
+    import os
+
+    from generator.build import _Forked
+    from generator.errors import ContentErrors, Problem
+
+    assert _Forked(os.getpid).result() != os.getpid()
+    assert _Forked(os.getpid, fork=False).result() == os.getpid()
+    problem = Problem("content/a.yaml", 3, 5, "title", "too short")
+
+    def fail() -> None:
+        raise ContentErrors([problem])
+
+    for fork in (True, False):
+        with pytest.raises(ContentErrors) as raised:
+            _Forked(fail, fork=fork).result()
+        assert raised.value.problems == [problem]
+
+
+def test_a_rebuild_checks_the_set_in_a_forked_child_and_finds_what_one_process_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild that reads few records (most come from the cache) checks the whole set in a
+    forked child while it links: its problems must be those of the same rebuild in one
+    process, and a cold build (the full records in memory) must not fork."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from helpers import REPO, TEMPLATES
+
+    from generator import build
+    from generator.build import PARALLEL_MIN
+    from generator.project import Project
+
+    one = tmp_path / "one"
+    subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), str(PARALLEL_MIN + 50),
+                    str(one)], check=True)
+    (one / "templates").symlink_to(TEMPLATES)
+    forks: list[Path] = []  # where the whole-set checks were forked
+    real = build._Forked.__init__
+    monkeypatch.setattr(build._Forked, "__init__", lambda self, func, fork=True: (
+        forks.append(Path.cwd()) if func.func is build._set_checks else None,
+        real(self, func, fork))[-1])
+
+    def rebuild(root: Path, jobs: int) -> build.BuildResult:
+        monkeypatch.chdir(root)  # files are shown, and cached, by their path from here
+        return build.build(Project(content=Path("content"), templates=Path("templates"),
+                                   out=Path("site"), cache=Path(".fixdex-cache")), jobs=jobs)
+
+    assert rebuild(one, 2).ok and forks == []  # cold: every record read here
+    two = tmp_path / "two"
+    shutil.copytree(one, two, symlinks=True)
+    for root in (one, two):
+        records = sorted((root / "content").glob("*/*.yaml"))
+        for record in records[:3]:  # one sentence in three records: a warning on each
+            record.write_text(re.sub(r'^quick_fix: "', 'quick_fix: "Clear the local cache, then'
+                                     ' send the request again. ', record.read_text(), count=1,
+                                     flags=re.M))
+        signature = re.search(r'^signature: "(.*)"$', records[4].read_text(), flags=re.M)
+        assert signature is not None
+        records[5].write_text(re.sub(r'^signature: ".*"$', f'signature: "{signature[1].upper()}"',
+                                     records[5].read_text(), count=1, flags=re.M))
+    forks.clear()
+    in_one, in_two = rebuild(one, 1), rebuild(two, 2)
+    assert forks == [two]  # not with one job
+    assert not in_two.ok and in_two.problems == in_one.problems
+    messages = [p.message for p in in_two.problems]
+    assert sum("the same sentence appears in 3 records" in m for m in messages) == 3
+    assert any("duplicates signature of" in m for m in messages)

@@ -135,10 +135,10 @@ def test_a_cache_written_by_other_code_is_ignored(tmp_path: Path,
     records, bodies = {key: b"pickled record"}, {key: b"pickled full record"}
     cache.Cache(tmp_path).save_records(records, bodies, {cache.shard_of(key)})
     assert cache.Cache(tmp_path).records() == records
-    assert cache.Cache(tmp_path).bodies({key}) == bodies
+    assert dict(cache.Cache(tmp_path).bodies({key})) == bodies
     monkeypatch.setattr(cache, "CODE_IDENTITY", cache.CODE_IDENTITY + "-edited")
     assert cache.Cache(tmp_path).records() == {}
-    assert cache.Cache(tmp_path).bodies({key}) == {}
+    assert dict(cache.Cache(tmp_path).bodies({key})) == {}
 
 
 def test_rewriting_a_shard_keeps_the_full_records_of_its_other_records(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_rewriting_a_shard_keeps_the_full_records_of_its_other_records(tmp_path:
     store.save_records({k: b"head" for k in keys}, {k: b"old " + k for k in keys}, shards)
     store.save_records({k: b"head" for k in keys[:2]}, {keys[0]: b"new"}, shards)
     assert store.records() == {keys[0]: b"head", keys[1]: b"head"}
-    assert store.bodies(set(keys)) == {keys[0]: b"new", keys[1]: b"old " + keys[1]}
+    assert dict(store.bodies(set(keys))) == {keys[0]: b"new", keys[1]: b"old " + keys[1]}
 
 
 def test_a_page_whose_record_was_lost_from_the_cache_reads_its_file_again(project: Path) -> None:
