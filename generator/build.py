@@ -10,9 +10,10 @@ processed by worker processes on every core; unchanged record files are not pars
 incremental build's output is byte-identical to a cold build's.
 
 Who does what: workers parse, validate and note records and send each back pickled (those
-bytes are what the cache stores); the main process keeps a record's `Head` and its pickled
-full record, checks and links the set, and forks the render workers, which get index ranges
-of the site they inherit, write each file they make and send back its digest.
+bytes are what the cache stores); the main process keeps a record's `Head` and its body (what
+its page shows of it, a `render.RecordPart`, pickled), checks and links the set, and forks
+the render workers, which get index ranges of the site they inherit, write each file they
+make and send back its digest.
 """
 
 from __future__ import annotations
@@ -52,7 +53,15 @@ from .lookup import RecordTokens, index_digest, record_tokens
 from .model import ValidationContext
 from .project import Project
 from .quality import Notes, PackedNotes, content_warnings, record_notes
-from .render import STATIC_DIR, CompiledTemplates, Inputs, Renderer, Shows, row_digest
+from .render import (
+    STATIC_DIR,
+    CompiledTemplates,
+    Inputs,
+    RecordPart,
+    Renderer,
+    Shows,
+    row_digest,
+)
 from .report import format_problems
 from .validate import Entry, Head, check_entries, load_site, validate_record
 from .write import (
@@ -86,9 +95,9 @@ class Processed(NamedTuple):
 
     Flat, and what only some builds need stays pickled inside (the sentences' locations,
     the tokens): every rebuild unpickles all ten thousand of these, where nested objects cost
-    about five times as much. The full record travels and is cached beside it (`_Bodies`), and
-    a record taken from the cache comes without it: `_with_records` fetches it only if its
-    page is rendered again.
+    about five times as much. Its body (what its page shows of it) travels and is cached beside it
+    (`_Bodies`), and a record taken from the cache comes without it: `_with_records` fetches
+    it only if its page is rendered again.
     """
 
     key: bytes
@@ -115,7 +124,7 @@ class Processed(NamedTuple):
                    pickle.dumps(tokens, protocol=pickle.HIGHEST_PROTOCOL))
 
     def entry(self, body: bytes | memoryview = b"") -> Entry:
-        """Its entry, with its full record when given (else to be fetched if needed)."""
+        """Its entry, with its body when given (else to be fetched if needed)."""
         return Entry(self.head, self.slug, self.platform_slug, self.file, self.display, body)
 
 
@@ -239,8 +248,8 @@ def _process(item: tuple[bytes | None, str, str, bytes | None]
              ) -> tuple[bytes, bytes] | list[Problem]:
     """One record file, read (here, when it comes without a key), validated and noted: the
     `Processed` without its full record, pickled (as it must be to leave a worker anyway), so
-    that the cache stores these very bytes instead of pickling every record again, and the
-    full record (pickled already); or the file's problems."""
+    that the cache stores these very bytes instead of pickling every record again, and what
+    its page shows of it (a `RecordPart`, pickled); or the file's problems."""
     key, path, shown, raw = item
     assert _CTX is not None
     if key is None:
@@ -252,9 +261,11 @@ def _process(item: tuple[bytes | None, str, str, bytes | None]
         entry = validate_record(Path(path), shown, _CTX, raw)
     except ContentErrors as err:
         return err.problems
-    processed = Processed.of(key, entry, record_notes(entry.record, _CTX.today),
+    record = entry.record
+    processed = Processed.of(key, entry, record_notes(record, _CTX.today),
                              record_tokens(entry.head))
-    return pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL), entry.pickled
+    return (pickle.dumps(processed, protocol=pickle.HIGHEST_PROTOCOL),
+            RecordPart.of(record).pickled())
 
 
 def _process_all(items: list[tuple[bytes | None, str, str, bytes | None]], jobs: int,
@@ -404,7 +415,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         hit = cached[key]
         records.append(pickle.loads(hit))
         blobs[key] = hit
-    bodies = _Bodies()  # the full records made here
+    bodies = _Bodies()  # the bodies made here
     for item, result in zip(todo, _process_all(todo, jobs, ctx, ctx_key), strict=True):
         if isinstance(result, tuple):
             light, body = result
@@ -427,11 +438,11 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
                                      stamps if stamps != known else None), fork=jobs > 1)
     # A rebuild (few records read here: the others came from the cache, without their full
     # text) checks the whole set in a child too while this process links, and the child adds
-    # little memory. A cold build holds every full record, and a child's copies pushed its
+    # little memory. A cold build holds every record's body, and a child's copies pushed its
     # peak memory to 300 MB: it checks here.
     beside = jobs > 1 and len(records) >= PARALLEL_MIN and len(bodies) < PARALLEL_MIN
     entries = bodies.entries(records)
-    del cached, blobs, bodies  # (the full records' buffer lives on in the entries' views)
+    del cached, blobs, bodies  # (the bodies' buffer lives on in the entries' views)
     checks = _Forked(partial(_set_checks, entries, records, invalid)) if beside else None
     try:
         if checks is None:
@@ -466,10 +477,11 @@ def _set_checks(entries: list[Entry], records: list[Processed], invalid: list[st
 
 
 class _Bodies(Mapping[bytes, bytes]):
-    """Full records (pickled; those a build made, or those a rebuild takes from the cache), by
-    cache key, in one buffer that grows as they arrive; every entry gets a view of its part.
+    """Records' bodies (pickled `RecordPart`s; those a build made, or those a rebuild takes
+    from the cache), by cache key, in one buffer that grows as they arrive; every entry gets a
+    view of its part.
 
-    Every render worker (forked) reads the full record of each page it renders. As 10,000
+    Every render worker (forked) reads the body of each page it renders. As 10,000
     separate bytes objects, each read wrote to the object's header (its reference count),
     and so copied that page of the parent into the worker: a cold build's workers grew from
     about 50 to 110 MB each while rendering 10,000 pages. Views of one buffer leave those
@@ -514,12 +526,12 @@ class _Bodies(Mapping[bytes, bytes]):
         return self._spans.keys()  # a dict's: set operations on it run in C
 
     def entries(self, records: list[Processed]) -> list[Entry]:
-        """Each record's entry, with a view of its full record when it was made here."""
+        """Each record's entry, with a view of its body when it was made here."""
         return [r.entry(self._part(r.key)) if r.key in self._spans else r.entry()
                 for r in records]
 
     def entry(self, entry: Entry, key: bytes) -> Entry:
-        """The entry with a view of its full record (made directly: `replace` costs more)."""
+        """The entry with a view of its body (made directly: `replace` costs more)."""
         return Entry(entry.head, entry.slug, entry.platform_slug, entry.file, entry.display,
                      self._part(key))
 
@@ -529,8 +541,8 @@ class _Bodies(Mapping[bytes, bytes]):
 
 def _with_records(project: Project, result: BuildResult, entries: Sequence[Entry]
                   ) -> Sequence[Entry]:
-    """The entries whose pages are to be rendered, each with its full record: one taken from
-    the cache has none (see `Processed`), and gets it from the cache's bodies, or (if that
+    """The entries whose pages are to be rendered, each with its body: one taken from the
+    cache has none (see `Processed`), and gets it from the cache's bodies, or (if that
     file was lost) by validating its file again."""
     keys = {e.slug: result.record_keys[e.slug] for e in entries if not e.pickled}
     if not keys:
@@ -549,8 +561,8 @@ def _with_records(project: Project, result: BuildResult, entries: Sequence[Entry
                 entry = found.entry(entry, key)
             else:
                 assert ctx is not None
-                entry = replace(entry, pickled=validate_record(entry.path, entry.display,
-                                                               ctx).pickled)
+                made = validate_record(entry.path, entry.display, ctx).record
+                entry = replace(entry, pickled=RecordPart.of(made).pickled())
         complete.append(entry)
     return complete
 

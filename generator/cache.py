@@ -183,15 +183,15 @@ class Cache:
         os.replace(tmp, self._path(name))  # a name of its own: two builds may save at once
 
     def records(self) -> dict[bytes, bytes]:
-        """Every cached record, by key (from all shards), still pickled and without its full
-        `Record` (`bodies` has those): the build unpickles only those it finds unchanged."""
+        """Every cached record, by key (from all shards), still pickled and without its body
+        (what its page shows; `bodies` has those): the build unpickles only those it finds unchanged."""
         found: dict[bytes, bytes] = {}
         for shard in range(SHARDS):
             found.update(self._load(f"records-{shard:02x}") or {})
         return found
 
     def bodies(self, keys: Collection[bytes]) -> Iterator[tuple[bytes, bytes]]:
-        """The full records (pickled) of these keys, read from the shards that hold them: a
+        """The bodies (pickled `RecordPart`s) of these keys, read from the shards that hold them: a
         rebuild needs only those whose pages it renders again. A lost one is left out. One
         shard at a time: a caller that copies them elsewhere never holds them all twice."""
         for shard in sorted({shard_of(k) for k in keys}):
@@ -202,7 +202,7 @@ class Cache:
                      shards: set[int]) -> None:
         """Rewrite the given shards with the records that fall in them (and no others).
 
-        `records` holds every record of the build; `bodies` the full records this build
+        `records` holds every record of the build; `bodies` the bodies this build
         made. Those of the other records in a rewritten shard are carried over from it.
         """
         by_shard: dict[int, dict[bytes, bytes]] = {shard: {} for shard in shards}

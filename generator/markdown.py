@@ -189,22 +189,22 @@ def fast_inline(text: str) -> str | None:
 
 # `Markup(text)` for a str, without Markup's constructor, which is Python code that also looks
 # for `__html__` on the text: a C-level call, a fifth of the cost, twenty times a page.
-_html: Callable[[str], Markup] = partial(str.__new__, Markup)
+as_markup: Callable[[str], Markup] = partial(str.__new__, Markup)
 
 
 def render_block(text: str) -> Markup:
     """Markdown to HTML, block level (paragraphs, lists, code)."""
     fast = fast_block(text)
-    return _html(fast if fast is not None else _renderer().render(text).strip())
+    return as_markup(fast if fast is not None else _renderer().render(text).strip())
 
 
 def render_inline(text: str) -> Markup:
     """Markdown to HTML without the wrapping paragraph, for list items and table cells."""
     fast = fast_inline(text)
     if fast is not None:
-        return _html(fast)
+        return as_markup(fast)
     md = _renderer()
-    return _html(md.renderer.render(md.parseInline(text), md.options, {}).strip())
+    return as_markup(md.renderer.render(md.parseInline(text), md.options, {}).strip())
 
 
 def _item_is_block(text: str) -> bool:
@@ -235,7 +235,7 @@ def render_many(groups: Sequence[tuple[Render, Sequence[str]]]) -> list[tuple[Ma
     are checked and marked up joined into one text by _JOIN, then split apart. When that
     text declines, each field is rendered on its own, exactly as before.
     """
-    out = [[_html("")] * len(texts) for _, texts in groups]
+    out = [[as_markup("")] * len(texts) for _, texts in groups]
     fast: list[tuple[int, int, bool]] = []  # (group, index, whether a block) of each joined text
     joined: list[str] = []
     for g, (render, texts) in enumerate(groups):
@@ -253,5 +253,5 @@ def render_many(groups: Sequence[tuple[Render, Sequence[str]]]) -> list[tuple[Ma
             out[g][i] = groups[g][0](groups[g][1][i])
     else:
         for (g, i, block), piece in zip(fast, html.split(_JOIN), strict=True):
-            out[g][i] = _html(_block_html(piece) if block else piece)
+            out[g][i] = as_markup(_block_html(piece) if block else piece)
     return [tuple(parts) for parts in out]

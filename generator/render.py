@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import pickle
 import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ except ImportError:  # an older markupsafe: the same escaping, through its publi
 from .cache import digest
 from .link import Hub, HubKind, Redirect, Site, page_file
 from .lookup import RecordTokens, build_index
-from .markdown import render_block, render_inline, render_item, render_many
+from .markdown import as_markup, render_block, render_inline, render_item, render_many
 from .model import Record
 from .validate import Entry
 
@@ -122,6 +123,72 @@ class Faq:
     id: str
     question: str
     answer: Markup
+
+
+class RecordPart(NamedTuple):
+    """What an error page shows of its own record, its Markdown rendered to HTML (as plain
+    text): all of the page but the site's links. Made where the record is read (a worker),
+    and kept, sent and cached pickled in place of the `Record`: plain strings and tuples
+    pickle and unpickle in C, where a Record's eight pydantic models cost about 7% of a
+    cold build's CPU time (pickled in the readers, unpickled in the renderers)."""
+
+    title: str
+    summary: str
+    platform: str
+    category: str
+    tags: tuple[str, ...]
+    """Each tag once, in the record's order."""
+    signature: str
+    quick_fix: str
+    updated: str
+    http_status: int | None
+    examples: tuple[str, ...]
+    meaning: str
+    why: str
+    causes: tuple[str, ...]
+    quick_fixes: tuple[str, ...]
+    checks: tuple[tuple[str, str], ...]
+    """(tool, check) of each platform check."""
+    steps: tuple[str, ...]
+    prevention: tuple[str, ...]
+    sources: tuple[tuple[str, str, str, str | None], ...]
+    """(title, url, kind, checked) of each source."""
+    evidence: str
+    affected_tools: tuple[str, ...]
+    faq: tuple[tuple[str, str], ...]
+    """(question, answer) of each entry."""
+
+    @classmethod
+    def of(cls, rec: Record) -> RecordPart:
+        ((quick_fix,), (meaning, why, evidence), causes, quick_fixes, checked, steps, prevention,
+         answers) = ([str(html) for html in group] for group in render_many([
+            (render_inline, [rec.quick_fix]),
+            (render_block, [rec.meaning, rec.why, rec.evidence.note]),
+            (render_item, rec.causes),
+            (render_item, rec.quick_fixes),
+            (render_item, [c.check for c in rec.platform_checks]),
+            (render_item, rec.steps),
+            (render_item, rec.prevention),
+            (render_block, [f.a for f in rec.faq]),
+        ]))
+        return cls(
+            rec.title, rec.summary, rec.platform, rec.category, tuple(dict.fromkeys(rec.tags)),
+            rec.signature, quick_fix, rec.updated.isoformat(), rec.http_status,
+            tuple(rec.examples), meaning, why, tuple(causes), tuple(quick_fixes),
+            tuple((c.tool, html) for c, html in zip(rec.platform_checks, checked, strict=True)),
+            tuple(steps), tuple(prevention),
+            tuple((s.title, s.url, s.kind, s.checked.isoformat() if s.checked else None)
+                  for s in rec.sources),
+            evidence, tuple(rec.evidence.affected_tools),
+            tuple((f.q, answer) for f, answer in zip(rec.faq, answers, strict=True)))
+
+    def pickled(self) -> bytes:
+        return pickle.dumps(tuple(self), protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def of_entry(cls, entry: Entry) -> RecordPart:
+        """The part an entry carries (`Entry.pickled`, as `pickled` made it)."""
+        return cls._make(pickle.loads(entry.pickled))
 
 
 @dataclass(frozen=True)
@@ -468,49 +535,39 @@ class Renderer:
 
     # -- pages ---------------------------------------------------------------------------
 
-    def error_view(self, entry: Entry, rec: Record) -> ErrorView:
-        examples = tuple(rec.examples)
-        ((quick_fix,), (meaning, why, evidence), causes, quick_fixes, checked, steps, prevention,
-         answers) = render_many([
-            (render_inline, [rec.quick_fix]),
-            (render_block, [rec.meaning, rec.why, rec.evidence.note]),
-            (render_item, rec.causes),
-            (render_item, rec.quick_fixes),
-            (render_item, [c.check for c in rec.platform_checks]),
-            (render_item, rec.steps),
-            (render_item, rec.prevention),
-            (render_block, [f.a for f in rec.faq]),
-        ])
-        checks = tuple(Check(c.tool, html) for c, html in zip(rec.platform_checks, checked,
-                                                               strict=True))
-        sources = tuple(Source(s.title, s.url, s.kind, s.checked.isoformat() if s.checked else None)
-                        for s in rec.sources)
-        faq = tuple(Faq(f"faq-{i + 1}", f.q, answer)
-                    for i, (f, answer) in enumerate(zip(rec.faq, answers, strict=True)))
+    def error_view(self, entry: Entry, part: RecordPart) -> ErrorView:
+        html = as_markup
+        examples = part.examples
+        causes, quick_fixes, steps, prevention = (tuple(map(html, texts)) for texts in (
+            part.causes, part.quick_fixes, part.steps, part.prevention))
+        checks = tuple(Check(tool, html(check)) for tool, check in part.checks)
+        sources = tuple(Source(*source) for source in part.sources)
+        faq = tuple(Faq(f"faq-{i + 1}", question, html(answer))
+                    for i, (question, answer) in enumerate(part.faq))
         related = tuple(map(self._entry_link, self.site.related[entry.slug]))
         shown = (examples, True, True, causes, quick_fixes, checks, steps, prevention, sources,
                  True, faq, related)  # whether each of SECTIONS has content, in that order
         return ErrorView(
-            title=rec.title,
-            summary=rec.summary,
-            platform=self._hub_link(HubKind.PLATFORM, rec.platform),
-            category=self._hub_link(HubKind.CATEGORY, rec.category),
-            signature=rec.signature,
-            quick_fix=quick_fix,
-            updated=rec.updated.isoformat(),
-            http_status=rec.http_status,
-            tags=tuple(self._hub_link(HubKind.TAG, t) for t in dict.fromkeys(rec.tags)),
+            title=part.title,
+            summary=part.summary,
+            platform=self._hub_link(HubKind.PLATFORM, part.platform),
+            category=self._hub_link(HubKind.CATEGORY, part.category),
+            signature=part.signature,
+            quick_fix=html(part.quick_fix),
+            updated=part.updated,
+            http_status=part.http_status,
+            tags=tuple(self._hub_link(HubKind.TAG, t) for t in part.tags),
             examples=examples,
-            meaning=meaning,
-            why=why,
+            meaning=html(part.meaning),
+            why=html(part.why),
             causes=causes,
             quick_fixes=quick_fixes,
             checks=checks,
             steps=steps,
             prevention=prevention,
             sources=sources,
-            evidence=evidence,
-            affected_tools=tuple(rec.evidence.affected_tools),
+            evidence=html(part.evidence),
+            affected_tools=part.affected_tools,
             faq=faq,
             related=related,
             toc=tuple(section for section, content in zip(SECTIONS, shown, strict=True)
@@ -518,18 +575,18 @@ class Renderer:
         )
 
     def error_page(self, entry: Entry) -> str:
-        rec = entry.record
-        view = self.error_view(entry, rec)
+        part = RecordPart.of_entry(entry)
+        view = self.error_view(entry, part)
         canonical = self.site.absolute(entry.url_path)
         crumbs = (view.platform, view.category)
         jsonld = ERROR_JSONLD(
-            title=rec.title, summary=rec.summary, updated=view.updated, url=canonical,
-            platform=rec.platform, category=rec.category, keywords=list(dict.fromkeys(rec.tags)),
+            title=part.title, summary=part.summary, updated=part.updated, url=canonical,
+            platform=part.platform, category=part.category, keywords=list(part.tags),
             publisher=self.site.config.title,
             platform_url=self.site.absolute(f"/{entry.platform_slug}/"))
         page = Page(
-            title=f"{rec.title} | {self.site.config.title}",
-            description=rec.summary,
+            title=f"{part.title} | {self.site.config.title}",
+            description=part.summary,
             canonical=canonical,
             breadcrumbs=crumbs,
             og_type="article",

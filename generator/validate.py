@@ -9,7 +9,6 @@ node trees around.
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,8 +43,9 @@ _MODELS_AT: dict[tuple[str, ...], type[BaseModel]] = {
 
 class Head(NamedTuple):
     """What other pages show of a record (listings, feeds, the search index, related links)
-    and what the whole-site checks read. A build keeps this for every record; the full
-    record travels pickled and is unpickled only where its own page is rendered. (A tuple:
+    and what the whole-site checks read. A build keeps this for every record; what the
+    record's own page shows travels pickled (`Entry.pickled`) and is unpickled only where
+    that page is rendered. (A tuple:
     ten thousand of them are unpickled by every build.)"""
 
     title: str
@@ -78,17 +78,21 @@ class Entry:
     """The record file's path, as text: a `Path` costs more to unpickle than the rest of
     the entry, and is needed only to read the file again to locate a problem."""
     display: str
-    pickled: bytes | memoryview = field(repr=False)
-    """The full `Record`, pickled: ten thousand of them as objects would dominate a build's
-    memory, and every process but the one rendering the page only needs the head. Empty for
-    a record a rebuild took from its cache, until its page is to be rendered again."""
+    pickled: bytes | memoryview = field(default=b"", repr=False)
+    """What its page shows of the record (`render.RecordPart`), pickled: ten thousand
+    records as objects would dominate a build's memory, and every process but the one
+    rendering the page only needs the head. Empty until the build makes it from the record
+    (`build._process`), and for a record a rebuild took from its cache until its page is to
+    be rendered again."""
 
     @property
     def record(self) -> Record:
-        """The full record: unpickled on each use (a render worker keeps none of them alive),
-        except where validation has just made it."""
+        """The full record, where validation has just made it (in the process that read the
+        file); elsewhere only `head` and `pickled` travel."""
         made = self.__dict__.get("_record")
-        return made if made is not None else cast(Record, pickle.loads(self.pickled))
+        if made is None:
+            raise LookupError(f"{self.display}: the record was not validated in this process")
+        return cast(Record, made)
 
     @property
     def path(self) -> Path:
@@ -99,7 +103,7 @@ class Entry:
         return f"/{self.platform_slug}/{self.slug}/"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the record object: it is in `pickled` already."""
+        """Pickled without the record object: only the process that validated it has one."""
         state = {k: v for k, v in self.__dict__.items() if k != "_record"}
         state["pickled"] = bytes(self.pickled)  # a view of a build's shared buffer, perhaps
         return state
@@ -215,9 +219,8 @@ def validate_record(path: Path, display: str, ctx: ValidationContext,
         ))
     if problems:
         raise ContentErrors(problems)
-    entry = Entry(Head.of(record), slug, folder, str(path), display,
-                  pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-    entry.__dict__["_record"] = record  # what `record` would unpickle: it is at hand
+    entry = Entry(Head.of(record), slug, folder, str(path), display)
+    entry.__dict__["_record"] = record
     return entry
 
 

@@ -214,3 +214,27 @@ def test_error_jsonld_is_script_json_of_the_structure(values: dict[str, str],
                                                       keywords: list[str]) -> None:
     assert ERROR_JSONLD(**values, keywords=keywords) == script_json(
         _error_jsonld(**values, keywords=keywords))
+
+
+def test_a_record_part_survives_pickling_and_keeps_html_apart_from_text(tmp_path: Path) -> None:
+    """Pages are rendered from the `RecordPart` the reading worker made (pickled, as it is sent
+    and cached), not from the record: it must come back equal, its Markdown as HTML text that
+    the page marks safe, and its plain fields still text that the page escapes."""
+    import pickle
+
+    from generator.render import RecordPart
+    from generator.validate import ValidationContext, load_site, validate_record
+
+    project = make_project(tmp_path)
+    config = load_site(project / "content" / "site.yaml", "content/site.yaml")
+    entry = validate_record(project / "content" / f"{RECORD}.yaml", f"content/{RECORD}.yaml",
+                            ValidationContext(categories=config.category_names))
+    part = RecordPart.of(entry.record)
+    assert "<code>" in part.meaning + "".join(part.causes + part.quick_fixes + part.steps)
+    assert all(type(text) is str for text in (part.quick_fix, part.meaning, *part.causes))
+    back = RecordPart.of_entry(type(entry)(entry.head, entry.slug, entry.platform_slug,
+                                           entry.file, entry.display, part.pickled()))
+    assert back == part and type(back) is RecordPart
+    moved = pickle.loads(pickle.dumps(entry))  # another process gets the entry, not the record
+    with pytest.raises(LookupError):
+        moved.record
