@@ -45,8 +45,7 @@ class Head(NamedTuple):
     """What other pages show of a record (listings, feeds, the search index, related links)
     and what the whole-site checks read. A build keeps this for every record; what the
     record's own page shows travels pickled (`Entry.pickled`) and is unpickled only where
-    that page is rendered. (A tuple:
-    ten thousand of them are unpickled by every build.)"""
+    that page is rendered. (A tuple: ten thousand of them are unpickled by every build.)"""
 
     title: str
     summary: str

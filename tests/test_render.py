@@ -237,4 +237,4 @@ def test_a_record_part_survives_pickling_and_keeps_html_apart_from_text(tmp_path
     assert back == part and type(back) is RecordPart
     moved = pickle.loads(pickle.dumps(entry))  # another process gets the entry, not the record
     with pytest.raises(LookupError):
-        moved.record
+        _ = moved.record
