@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import json
-import multiprocessing
 import os
 import pickle
 import sys
@@ -64,6 +63,7 @@ from .render import (
 )
 from .report import format_problems
 from .validate import Entry, Head, check_entries, load_site, validate_record
+from .workers import ForkMap
 from .write import (
     MARKER,
     MARKER_TEXT,
@@ -198,11 +198,9 @@ class Progress:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
-def _pool(jobs: int, work: int) -> multiprocessing.pool.Pool | None:
-    """Worker processes (forked, so they share what is already loaded), when worth it."""
-    if jobs <= 1 or work < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork").Pool(jobs, initializer=_collect_in_worker)
+def _parallel(jobs: int, work: int) -> bool:
+    """Whether to use worker processes (forked, so they share what is already loaded)."""
+    return jobs > 1 and work >= PARALLEL_MIN and hasattr(os, "fork")
 
 
 def _return_free_memory() -> None:
@@ -213,18 +211,6 @@ def _return_free_memory() -> None:
 
         with suppress(OSError, AttributeError):  # not glibc: nothing to trim
             ctypes.CDLL(None).malloc_trim(0)
-
-
-def _collect_in_worker() -> None:
-    """Turn the cycle collector back on in a worker, for what the worker makes alone.
-
-    The build pauses it (it would only rescan thousands of long-lived records), but parsing
-    and rendering leave cyclic garbage behind: without a collector a worker grew by about
-    18 KB a record. Everything inherited from the parent is frozen first, so the collector
-    never walks it (which would also copy those shared pages into the worker).
-    """
-    gc.freeze()
-    gc.enable()
 
 
 # -- pass 1: gather -------------------------------------------------------------------------
@@ -274,20 +260,18 @@ def _process_all(items: list[tuple[bytes | None, str, str, bytes | None]], jobs:
     global _CTX, _CTX_KEY
     _CTX, _CTX_KEY = ctx, ctx_key
     progress = Progress("reading", len(items))
-    pool = _pool(jobs, len(items))
+    workers = ForkMap(_process, items, jobs, chunk=64) if _parallel(jobs, len(items)) else None
     try:
-        results = (pool.imap(_process, items, chunksize=64) if pool is not None
-                   else map(_process, items))
+        results = iter(workers) if workers is not None else map(_process, items)
         for i, result in enumerate(results, 1):
             progress.advance()
-            if pool is None and i % COLLECT_EVERY == 0:
-                gc.collect(0)  # the parser's young cycles (see _collect_in_worker)
+            if workers is None and i % COLLECT_EVERY == 0:
+                gc.collect(0)  # the parser's young cycles (see workers._serve)
             yield result
     finally:
         progress.close()
-        if pool is not None:
-            pool.close()
-            pool.join()
+        if workers is not None:
+            workers.close()
 
 
 def _save_cache(cache: Cache, blobs: dict[bytes, bytes], bodies: Mapping[bytes, bytes],
@@ -634,24 +618,23 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
              for i in sorted(range(len(run.others)), key=lambda i: -run.others[i].rows)]
     tasks += [(True, i, i + PAGES_PER_TASK) for i in range(0, len(run.pages), PAGES_PER_TASK)]
     progress = Progress("writing", len(run.pages) + len(run.others))
-    pool = _pool(jobs, len(run.pages) + sum(o.rows for o in run.others) // ROWS_PER_PAGE)
+    work = len(run.pages) + sum(o.rows for o in run.others) // ROWS_PER_PAGE
+    workers = ForkMap(_render_task, tasks, jobs, ordered=False) if _parallel(jobs, work) else None
     digests: dict[str, bytes] = {}
     try:
-        results = (pool.imap_unordered(_render_task, tasks) if pool is not None
-                   else map(_render_task, tasks))
+        results = iter(workers) if workers is not None else map(_render_task, tasks)
         if meanwhile is not None:
             meanwhile()
         for i, done in enumerate(results, 1):
-            if pool is None and i % 2 == 0:
+            if workers is None and i % 2 == 0:
                 gc.collect(0)  # the renderer's young cycles, every 2 * PAGES_PER_TASK pages
             digests.update(done)
             progress.advance(len(done))
     finally:
         progress.close()
         _RUN = None
-        if pool is not None:
-            pool.close()
-            pool.join()
+        if workers is not None:
+            workers.close()
     return digests
 
 
