@@ -132,11 +132,11 @@ def test_a_forked_helper_answers_from_another_process_and_raises_what_it_raised(
         assert raised.value.problems == [problem]
 
 
-def test_a_rebuild_checks_the_set_in_a_forked_child_and_finds_what_one_process_finds(
+def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rebuild that reads few records (most come from the cache) checks the whole set in a
-    forked child while it links: its problems must be those of the same rebuild in one
-    process, and a cold build (the full records in memory) must not fork."""
+    """With more than one job, a build checks the whole set in a forked child while it links:
+    its problems must be those of the same build in one process, for a rebuild (most records
+    from the cache) and a cold build (every record read) alike."""
     import re
     import shutil
     import subprocess
@@ -163,7 +163,7 @@ def test_a_rebuild_checks_the_set_in_a_forked_child_and_finds_what_one_process_f
         return build.build(Project(content=Path("content"), templates=Path("templates"),
                                    out=Path("site"), cache=Path(".fixdex-cache")), jobs=jobs)
 
-    assert rebuild(one, 2).ok and forks == []  # cold: every record read here
+    assert rebuild(one, 2).ok and forks == [one]  # cold: every record read here
     two = tmp_path / "two"
     shutil.copytree(one, two, symlinks=True)
     for root in (one, two):
@@ -183,3 +183,9 @@ def test_a_rebuild_checks_the_set_in_a_forked_child_and_finds_what_one_process_f
     messages = [p.message for p in in_two.problems]
     assert sum("the same sentence appears in 3 records" in m for m in messages) == 3
     assert any("duplicates signature of" in m for m in messages)
+    three = tmp_path / "three"  # the same records, cold: no cache, no site
+    shutil.copytree(two / "content", three / "content")
+    (three / "templates").symlink_to(TEMPLATES)
+    forks.clear()
+    cold = rebuild(three, 2)
+    assert forks == [three] and cold.problems == in_one.problems
