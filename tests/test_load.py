@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.errors import ContentErrors, Problem
-from generator.load import _Loader, _read_simple, find_record_files, read_document
+from generator.load import _Loader, _read_simple, find_record_files, read_document, read_limited
 
 RECORD = VALID_SITE / "openrouter" / "expired-key-user-not-found.yaml"
 
@@ -232,3 +232,21 @@ def test_line_reader_equals_pyyaml_or_declines_on_random_records(text: str) -> N
         return
     assert repr(data) == repr(yaml.load(text, Loader=_Loader)), text
 
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 70_000])
+def test_read_limited_reads_a_whole_file_and_its_size(tmp_path: Path, size: int) -> None:
+    data = bytes(i % 251 for i in range(size))
+    (tmp_path / "f").write_bytes(data)
+    assert read_limited(tmp_path / "f", limit=100_000) == (data, size)
+
+
+def test_read_limited_stops_at_the_limit_and_gives_the_real_size(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x" * 5000)
+    assert read_limited(tmp_path / "f", limit=1000) == (b"x" * 1000, 5000)
+    assert read_limited(tmp_path / "f", limit=5000) == (b"x" * 5000, 5000)
+
+
+def test_read_limited_reads_past_a_size_that_says_too_little() -> None:
+    """/dev/zero says 0 bytes and never ends: read up to the limit, no further."""
+    assert read_limited("/dev/zero", limit=300_000) == (bytes(300_000), 300_000)
