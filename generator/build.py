@@ -244,7 +244,7 @@ def _process(item: tuple[bytes | None, str, str, bytes | None]
             return [read]
         key, raw = read
     try:
-        entry = validate_record(Path(path), shown, _CTX, raw)
+        entry = validate_record(path, shown, _CTX, raw)
     except ContentErrors as err:
         return err.problems
     record = entry.record

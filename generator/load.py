@@ -55,7 +55,7 @@ class Document:
     """One YAML file: its parsed data, and (on demand) the node tree that knows each value's
     position."""
 
-    path: Path
+    path: Path | str
     display: str
     data: Any
     text: str = field(repr=False)
@@ -598,7 +598,7 @@ def read_limited(path: Path | str, limit: int = MAX_FILE_BYTES + 1) -> tuple[byt
         os.close(fd)
 
 
-def read_document(path: Path, display: str, raw: bytes | None = None) -> Document:
+def read_document(path: Path | str, display: str, raw: bytes | None = None) -> Document:
     """Read one YAML file (or its bytes, when already read); raise `ContentErrors` with a
     located problem when it is unusable."""
 

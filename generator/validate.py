@@ -9,6 +9,7 @@ node trees around.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -192,12 +193,15 @@ def load_site(path: Path, display: str) -> SiteConfig:
         raise ContentErrors(validation_problems(doc, err)) from None
 
 
-def validate_record(path: Path, display: str, ctx: ValidationContext,
+def validate_record(path: Path | str, display: str, ctx: ValidationContext,
                     raw: bytes | None = None) -> Entry:
-    """Read, validate and place one record file; raise `ContentErrors` listing all its problems."""
+    """Read, validate and place one record file; raise `ContentErrors` listing all its problems.
+
+    The path may be text (a build passes the text it listed): no `Path` is made of it."""
     doc = read_document(path, display, raw)
     problems: list[Problem] = []
-    slug = path.stem
+    file = os.fspath(path)
+    slug = os.path.splitext(os.path.basename(file))[0]
     if not SLUG_RE.match(slug):
         suggestion = slugify(slug) or "error-name"
         problems.append(Problem(display, 0, 0, "",
@@ -208,7 +212,7 @@ def validate_record(path: Path, display: str, ctx: ValidationContext,
     except ValidationError as err:
         problems.extend(validation_problems(doc, err))
         raise ContentErrors(problems) from None
-    folder = path.parent.name
+    folder = os.path.basename(os.path.dirname(file))
     if slugify(record.platform) != folder:
         line, col = doc.locate(("platform",))
         problems.append(Problem(
@@ -218,7 +222,7 @@ def validate_record(path: Path, display: str, ctx: ValidationContext,
         ))
     if problems:
         raise ContentErrors(problems)
-    entry = Entry(Head.of(record), slug, folder, str(path), display)
+    entry = Entry(Head.of(record), slug, folder, file, display)
     entry.__dict__["_record"] = record
     return entry
 
