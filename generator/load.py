@@ -328,6 +328,10 @@ _FLOW_ITEM = re.compile(
     r"""|([^ ,\[\]{}#&*!|>'"%@`?:-](?:[^ ,\[\]{}#:?]| +[^ ,\[\]{}#:?])*)) *([,\]])"""
 )
 _NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_FLOW_NOT_BARE = re.compile(r"[\[\]{}#&*!|>'\"%@`?:]")
+"""What a flow list's items may not hold for `flow` to split them on commas: quotes and
+every character the item pattern treats apart from letters (a plain item may hold some of
+them after its first character; such a list goes through the pattern)."""
 _RESOLVED_START = frozenset("yYnNtTfFoO~-+.0123456789<=")
 """First characters for which YAML 1.1's implicit resolvers may make a plain scalar something
 other than text (a bool, null, number, date, merge key or `=`)."""
@@ -452,6 +456,14 @@ def _read_simple(text: str) -> dict[str, Any] | None:
         pos = 1
         end = rest.find("]")
         if end >= 0 and not rest[1:end].strip(" "):
+            pos = end + 1
+        elif end >= 0 and not _FLOW_NOT_BARE.search(rest, 1, end):
+            # Bare words only (`[gateway, http-402]`): split, as the item pattern would.
+            for item in rest[1:end].split(","):
+                item = item.strip(" ")
+                if not item or item[0] == "-":
+                    raise _NotSimple
+                items.append(_plain_value(item))
             pos = end + 1
         else:
             while True:
