@@ -368,6 +368,8 @@ def _escape(value: object) -> str:
     (most of the escaping's cost, with a hundred values per error page)."""
     if type(value) is str:
         return _escape_text(value)
+    if type(value) is Markup:  # the rendered Markdown: its __html__ would return it as is
+        return value
     html = getattr(value, "__html__", None)
     if html is not None:
         return cast(str, html())
