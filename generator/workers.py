@@ -54,7 +54,12 @@ class _Worker:
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
         _enlarge(result_write)
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no more processes: the pipes go too
+            for fd in (task_read, task_write, result_read, result_write):
+                os.close(fd)
+            raise
         if self.pid == 0:  # the child: it never returns
             os.close(task_write)
             os.close(result_read)
@@ -133,13 +138,14 @@ class ForkMap(Generic[R]):
                         for start in range(0, len(items), chunk)]
         self._ordered = ordered
         self._workers: list[_Worker] = []
+        self._sent = 0
+        self._finished = False
         inherited: list[Connection] = []
         try:
             for _ in range(min(jobs, len(self._ranges))):
                 worker = _Worker(func, items, inherited)
                 self._workers.append(worker)
                 inherited += (worker.tasks, worker.results)
-            self._sent = 0
             for _ in range(2):  # one range to work on and one queued behind it
                 for worker in self._workers:
                     self._feed(worker)
@@ -185,3 +191,9 @@ class ForkMap(Generic[R]):
         for worker in self._workers:
             worker.stop(kill=not self._finished)
         self._workers = []
+
+    def __enter__(self) -> ForkMap[R]:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

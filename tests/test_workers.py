@@ -67,86 +67,61 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize(("jobs", "chunk"), [(1, 1), (2, 1), (2, 7), (3, 64), (4, 500)])
 def test_ordered_results_are_maps_results(jobs: int, chunk: int) -> None:
     items = list(range(300))
-    workers = ForkMap(_square, items, jobs, chunk=chunk)
-    try:
+    with ForkMap(_square, items, jobs, chunk=chunk) as workers:
         assert list(workers) == [x * x for x in items]
-    finally:
-        workers.close()
 
 
 def test_unordered_results_are_the_same_results_in_any_order() -> None:
     items = list(range(300))
-    workers = ForkMap(_square, items, 2, chunk=5, ordered=False)
-    try:
+    with ForkMap(_square, items, 2, chunk=5, ordered=False) as workers:
         got = list(workers)
-    finally:
-        workers.close()
     assert sorted(got) == [x * x for x in items]
 
 
 def test_the_work_is_shared_by_every_worker() -> None:
-    workers = ForkMap(_pid, list(range(40)), 2)
-    try:
+    with ForkMap(_pid, list(range(40)), 2) as workers:
         pids = set(workers)
-    finally:
-        workers.close()
     assert len(pids) == 2 and os.getpid() not in pids
 
 
 def test_results_larger_than_the_pipe_arrive_whole() -> None:
-    workers = ForkMap(_big, [1, 2, 3], 2)
-    try:
+    with ForkMap(_big, [1, 2, 3], 2) as workers:
         got = list(workers)
-    finally:
-        workers.close()
     assert [len(b) for b in got] == [PIPE_BYTES + 12345] * 3
     assert [b[0] for b in got] == [1, 2, 3] and all(len(set(b)) == 1 for b in got)
 
 
 def test_items_reach_the_workers_by_fork_not_pickling() -> None:
     items = [lambda: 1, lambda: 2]  # lambdas do not pickle
-    workers = ForkMap(_call, items, 2)
-    try:
+    with ForkMap(_call, items, 2) as workers:
         assert list(workers) == [1, 2]
-    finally:
-        workers.close()
 
 
 def _call(f: object) -> object:
     return f()  # type: ignore[operator]
 
 
-def test_an_empty_list_starts_no_worker() -> None:
-    workers = ForkMap(_square, [], 2)
-    assert list(workers) == []
-    workers.close()
+def test_an_empty_list_gives_no_results() -> None:
+    with ForkMap(_square, [], 2) as workers:
+        assert list(workers) == []
 
 
 def test_an_error_in_a_worker_is_raised_with_its_type_and_message() -> None:
-    workers = ForkMap(_fail_at_13, list(range(40)), 2, chunk=4)
-    try:
-        with pytest.raises(ValueError, match=r"^no 13$"):
-            list(workers)
-    finally:
-        workers.close()
+    with (ForkMap(_fail_at_13, list(range(40)), 2, chunk=4) as workers,
+          pytest.raises(ValueError, match=r"^no 13$")):
+        list(workers)
 
 
 def test_an_error_that_does_not_pickle_is_raised_as_its_repr() -> None:
-    workers = ForkMap(_unpicklable_error, [7], 2)
-    try:
-        with pytest.raises(RuntimeError, match=r"_Unpicklable\('item 7'\)"):
-            list(workers)
-    finally:
-        workers.close()
+    with (ForkMap(_unpicklable_error, [7], 2) as workers,
+          pytest.raises(RuntimeError, match=r"_Unpicklable\('item 7'\)")):
+        list(workers)
 
 
 def test_a_killed_worker_is_reported() -> None:
-    workers = ForkMap(_die_at_5, list(range(20)), 2)
-    try:
-        with pytest.raises(WorkerLost, match="ended without its results"):
-            list(workers)
-    finally:
-        workers.close()
+    with (ForkMap(_die_at_5, list(range(20)), 2) as workers,
+          pytest.raises(WorkerLost, match="ended without its results")):
+        list(workers)
 
 
 def test_no_worker_outlives_its_map_finished_or_stopped_early() -> None:
