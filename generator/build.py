@@ -420,24 +420,32 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         if dirty or stamps != known:
             saving = _Forked(partial(_save_cache, cache, blobs, bodies, dirty, ctx_key,
                                      stamps if stamps != known else None), fork=jobs > 1)
-    # The whole set is checked in a child while this process links (one core would wait
-    # for the other otherwise: about 0.2 s at 10,000 records). The child copies little: the
+    # The whole set is checked in children while this process links (one core would wait
+    # for the other otherwise: about 0.2 s at 10,000 records). A child copies little: the
     # bodies are views of one buffer (see _Bodies). A cold build's peak memory, 10,000
     # records, with the child held 1.5 s so that the sampler saw it: 230 MB without a cache,
     # 260-265 MB with one (writing it), where the rendering's peak is 240-260 MB.
+    # A rebuild runs the two checks in two children: at 50,000 records they take 1.3-1.8 s
+    # in one, where linking takes 0.6-0.8 s (a one-record update: 4.87 -> 4.23 s, less in
+    # 6 of 6 pairs; no change at 10,000). A cold build runs them in one: beside its cache
+    # writer, a fourth process only raised the peak (10,000 records: 255-288 MB, from
+    # 242-274 MB, in 4 pairs) at the same speed.
     beside = jobs > 1 and len(records) >= PARALLEL_MIN
     entries = bodies.entries(records)
+    checks = _set_checks(entries, records, invalid)
+    if not cached:  # a cold build: the checks in one child
+        checks = (partial(_run_all, checks),)
     del cached, blobs, bodies  # (the bodies' buffer lives on in the entries' views)
-    checks = _Forked(partial(_set_checks, entries, records, invalid)) if beside else None
+    forked = [_Forked(check) for check in checks] if beside else []
     try:
-        if checks is None:
-            problems.extend(_set_checks(entries, records, invalid))
+        if not forked:
+            problems.extend(problem for check in checks for problem in check())
         site = None
         if config is not None:
             site, link_problems = link(config, entries)
             problems.extend(link_problems)
-        if checks is not None:
-            problems.extend(checks.result())
+        for child in forked:
+            problems.extend(child.result())
         if site is None:
             return BuildResult(None, sorted(problems))
     finally:
@@ -455,10 +463,18 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
 
 
 def _set_checks(entries: list[Entry], records: list[Processed], invalid: list[str]
-                ) -> list[Problem]:
-    """The checks of the whole set: clashes and dangling references, weak content."""
-    return [*check_entries(entries, invalid),
-            *content_warnings([(e, r.notes) for e, r in zip(entries, records, strict=True)])]
+                ) -> tuple[Callable[[], list[Problem]], ...]:
+    """The checks of the whole set, each to run on its own: clashes and dangling references;
+    weak content."""
+    return (partial(check_entries, entries, invalid), partial(_weak_content, entries, records))
+
+
+def _weak_content(entries: list[Entry], records: list[Processed]) -> list[Problem]:
+    return content_warnings([(e, r.notes) for e, r in zip(entries, records, strict=True)])
+
+
+def _run_all(checks: Iterable[Callable[[], list[Problem]]]) -> list[Problem]:
+    return [problem for check in checks for problem in check()]
 
 
 class _Bodies(Mapping[bytes, bytes]):

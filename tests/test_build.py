@@ -134,9 +134,10 @@ def test_a_forked_helper_answers_from_another_process_and_raises_what_it_raised(
 
 def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With more than one job, a build checks the whole set in a forked child while it links:
-    its problems must be those of the same build in one process, for a rebuild (most records
-    from the cache) and a cold build (every record read) alike."""
+    """With more than one job, a build checks the whole set in forked children while it
+    links (a cold build in one, a rebuild in one per check): its problems must be those of the
+    same build in one process, for a rebuild (most records from the cache) and a cold build
+    (every record read) alike."""
     import re
     import shutil
     import subprocess
@@ -152,10 +153,11 @@ def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
     subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), str(PARALLEL_MIN + 50),
                     str(one)], check=True)
     (one / "templates").symlink_to(TEMPLATES)
-    forks: list[Path] = []  # where the whole-set checks were forked
+    forks: list[tuple[Path, str]] = []  # where, and which, whole-set checks were forked
     real = build._Forked.__init__
+    checks = (build._run_all, build.check_entries, build._weak_content)
     monkeypatch.setattr(build._Forked, "__init__", lambda self, func, fork=True: (
-        forks.append(Path.cwd()) if func.func is build._set_checks else None,
+        forks.append((Path.cwd(), func.func.__name__)) if func.func in checks else None,
         real(self, func, fork))[-1])
 
     def rebuild(root: Path, jobs: int) -> build.BuildResult:
@@ -163,7 +165,7 @@ def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
         return build.build(Project(content=Path("content"), templates=Path("templates"),
                                    out=Path("site"), cache=Path(".fixdex-cache")), jobs=jobs)
 
-    assert rebuild(one, 2).ok and forks == [one]  # cold: every record read here
+    assert rebuild(one, 2).ok and forks == [(one, "_run_all")]  # cold: both in one child
     two = tmp_path / "two"
     shutil.copytree(one, two, symlinks=True)
     for root in (one, two):
@@ -178,7 +180,7 @@ def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
                                      records[5].read_text(), count=1, flags=re.M))
     forks.clear()
     in_one, in_two = rebuild(one, 1), rebuild(two, 2)
-    assert forks == [two]  # not with one job
+    assert forks == [(two, "check_entries"), (two, "_weak_content")]  # not with one job
     assert not in_two.ok and in_two.problems == in_one.problems
     messages = [p.message for p in in_two.problems]
     assert sum("the same sentence appears in 3 records" in m for m in messages) == 3
@@ -188,4 +190,4 @@ def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
     (three / "templates").symlink_to(TEMPLATES)
     forks.clear()
     cold = rebuild(three, 2)
-    assert forks == [three] and cold.problems == in_one.problems
+    assert forks == [(three, "_run_all")] and cold.problems == in_one.problems
