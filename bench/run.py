@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import itertools
 import os
 import re
 import shutil
@@ -239,22 +240,35 @@ def measure_no_cache(n: int) -> tuple[float, int]:
     return run_build(root, "--no-cache")[:2]
 
 
+def print_growth(medians: dict[int, dict[str, float]]) -> None:
+    """How each case's median time grew from one size to the next, beside how the record
+    count grew: the issue asks 50,000 records to cost no more than about 5x 10,000."""
+    sizes = sorted(medians)
+    for small, large in itertools.pairwise(sizes):
+        print(f"{small} -> {large} records ({large / small:g}x):")
+        for case, seconds in medians[large].items():
+            before = medians[small][case]
+            print(f"{'':>8}  {case:<42} {seconds / before:>7.1f}x")
+
+
 def main(sizes: list[int], runs: int) -> None:
     compile_fixdex()
     print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]},"
           f" median of {runs} run{'s' if runs > 1 else ''}")
     print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}  (runs)")
+    medians: dict[int, dict[str, float]] = {}
     for n in sizes:
         rounds = [measure(n) for _ in range(runs)]
         no_cache = [measure_no_cache(n) for _ in range(runs)]
         for r, extra in zip(rounds, no_cache, strict=True):
             r[NO_CACHE] = extra
         for case in rounds[0]:
-            seconds = statistics.median(r[case][0] for r in rounds)
+            seconds = medians.setdefault(n, {})[case] = statistics.median(r[case][0] for r in rounds)
             peak = statistics.median(r[case][1] for r in rounds)
             runs_text = " / ".join(f"{r[case][0]:.2f}" for r in rounds)
             print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}  ({runs_text})",
                   flush=True)
+    print_growth(medians)
     print(f"old output trees are in {TRASH.relative_to(REPO)}: delete it when no benchmark"
           " follows (see `discard`)")
 
