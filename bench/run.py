@@ -256,16 +256,25 @@ def main(sizes: list[int], runs: int) -> None:
     print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]},"
           f" median of {runs} run{'s' if runs > 1 else ''}")
     print(f"{'records':>8}  {'case':<42} {'seconds':>8} {'peak MB':>8}  (runs)")
+    # The sizes take turns, round by round: this machine's speed drifts by 20-30% over
+    # minutes, and a drift must not land on one size only (the growth from one size to the
+    # next is a target too). The `--no-cache` builds, which delete old sites, come last.
+    rounds: dict[int, list[dict[str, tuple[float, int]]]] = {n: [] for n in sizes}
+    for _ in range(runs):
+        for n in sizes:
+            rounds[n].append(measure(n))
+            print(f"  ({n} records, round {len(rounds[n])} of {runs}: cold build"
+                  f" {rounds[n][-1]['cold build'][0]:.2f} s)", file=sys.stderr, flush=True)
+    for i in range(runs):
+        for n in sizes:
+            rounds[n][i][NO_CACHE] = measure_no_cache(n)
     medians: dict[int, dict[str, float]] = {}
     for n in sizes:
-        rounds = [measure(n) for _ in range(runs)]
-        no_cache = [measure_no_cache(n) for _ in range(runs)]
-        for r, extra in zip(rounds, no_cache, strict=True):
-            r[NO_CACHE] = extra
-        for case in rounds[0]:
-            seconds = medians.setdefault(n, {})[case] = statistics.median(r[case][0] for r in rounds)
-            peak = statistics.median(r[case][1] for r in rounds)
-            runs_text = " / ".join(f"{r[case][0]:.2f}" for r in rounds)
+        for case in rounds[n][0]:
+            times = [r[case][0] for r in rounds[n]]
+            seconds = medians.setdefault(n, {})[case] = statistics.median(times)
+            peak = statistics.median(r[case][1] for r in rounds[n])
+            runs_text = " / ".join(f"{t:.2f}" for t in times)
             print(f"{n:>8}  {case:<42} {seconds:>8.2f} {peak / 2**20:>8.0f}  ({runs_text})",
                   flush=True)
     print_growth(medians)
