@@ -349,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, OutputError) as err:
         print(f"fixdex {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # the system's, not the content's: a full disk, a lost folder
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"fixdex {args.command}: {err.strerror or err}{where}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

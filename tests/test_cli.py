@@ -103,3 +103,45 @@ def test_strict_fails_on_warnings(tmp_path: Path) -> None:
     run = fixdex("check", "--content", content, "--strict", cwd=tmp_path)
     assert run.code == 1
     assert "warning: sources[0]: no `checked` date" in run.err
+
+
+def test_a_system_error_is_one_line_and_exit_2_not_a_traceback(tmp_path: Path) -> None:
+    """Nothing can be created under /proc: the error of the system is reported as such."""
+    shutil.copytree(REPO / "tests/fixtures/valid-site/content", tmp_path / "content")
+    run = fixdex("build", "--out", "/proc/fixdex-site", cwd=tmp_path)
+    assert run.code == 2
+    assert "Traceback" not in run.err
+    assert run.err.startswith("fixdex build: ")
+    assert run.err.rstrip().endswith("(/proc/.fixdex-site.lock)")
+    assert len(run.err.splitlines()) == 1
+
+
+def test_a_full_disk_mid_build_leaves_the_old_site_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A disk that fills while pages are written: one line naming the file, exit 2, and the
+    site of the last good build still in place, byte for byte."""
+    import errno
+    import os
+
+    from generator import build
+    from generator.cli import main
+
+    shutil.copytree(REPO / "tests/fixtures/valid-site/content", tmp_path / "content")
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "--no-cache"]) == 0
+    site = tmp_path / "site"
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    capsys.readouterr()
+
+    def full(root: Path, rel: str, data: str | bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(root / rel))
+
+    monkeypatch.setattr(build, "write_new", full)
+    assert main(["build", "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith(f"fixdex build: {os.strerror(errno.ENOSPC)} (")
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".site.lock", "content", "site"])  # no staging folder left behind
