@@ -251,7 +251,25 @@ def print_growth(medians: dict[int, dict[str, float]]) -> None:
             print(f"{'':>8}  {case:<42} {seconds / before:>7.1f}x")
 
 
+BYTES_PER_RECORD_ROUND = 40_000
+"""About what one round leaves in `TRASH` per record: the site, the spare a template change
+leaves (new files for every page), the cache (at 50,000 records: 0.7 + 0.7 + 0.34 GB)."""
+
+
+def check_disk(sizes: list[int], runs: int) -> None:
+    """Stop before a run that would fill the disk: the trash is never emptied by a bench, and
+    a build that runs out of space fails (as one 50,000-record round did, with 1.6 GB left)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    need = sum(sizes) * runs * BYTES_PER_RECORD_ROUND + 2**30
+    free = shutil.disk_usage(OUT).free
+    if free < need:
+        raise SystemExit(f"this bench needs about {need / 2**30:.1f} GB free beside {OUT}, and"
+                         f" {free / 2**30:.1f} GB are: delete {TRASH} (old output trees) first,"
+                         " then wait six minutes (see `discard`)")
+
+
 def main(sizes: list[int], runs: int) -> None:
+    check_disk(sizes, runs)
     compile_fixdex()
     print(f"fixdex benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]},"
           f" median of {runs} run{'s' if runs > 1 else ''}")
