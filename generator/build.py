@@ -439,7 +439,7 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     forked = [_Forked(check) for check in checks] if beside else []
     try:
         if not forked:
-            problems.extend(problem for check in checks for problem in check())
+            problems.extend(_run_all(checks))
         site = None
         if config is not None:
             site, link_problems = link(config, entries)
