@@ -63,7 +63,7 @@ from .render import (
 )
 from .report import format_problems
 from .validate import Entry, Head, check_entries, load_site, validate_record
-from .workers import ForkMap
+from .workers import ForkMap, WorkerLost
 from .write import (
     MARKER,
     MARKER_TEXT,
@@ -326,9 +326,9 @@ class _Forked(Generic[T]):
             with os.fdopen(self._pipe, "rb") as pipe:
                 data = pipe.read()
             os.waitpid(self._pid, 0)
-            self._pid = 0
+            pid, self._pid = self._pid, 0
             if not data:
-                raise RuntimeError("a build process ended without an answer (killed?)")
+                raise WorkerLost(pid)
             self._value = pickle.loads(data)
         ok, value = self._value
         if not ok:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .cache import Cache, Scan, inputs_fingerprint
-from .errors import ContentErrors, Severity, display_path
+from .errors import ContentErrors, Severity, WorkerLost, display_path
 from .load import SITE_FILE
 from .project import Project
 from .report import FORMATS, format_problems, summary_line
@@ -346,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (UsageError, OutputError) as err:
+    except (UsageError, OutputError, WorkerLost) as err:
         print(f"fixdex {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:  # the system's, not the content's: a full disk, a lost folder

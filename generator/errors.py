@@ -80,6 +80,18 @@ HINTS = 200
 a word); the rest get none."""
 
 
+class WorkerLost(RuntimeError):
+    """A worker process ended without sending its results (killed, or out of memory): an
+    error of the system, which the CLI reports in one line."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(f"a worker process (pid {pid}) ended without its results (killed?)")
+        self.pid = pid
+
+    def __reduce__(self) -> tuple[type[WorkerLost], tuple[int]]:
+        return WorkerLost, (self.pid,)  # (to cross a pipe as itself, from a forked child)
+
+
 class Suggestions:
     """`did_you_mean` for many words against one large set of choices, such as every slug.
 

@@ -23,6 +23,10 @@ from contextlib import suppress
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
+from .errors import WorkerLost
+
+__all__ = ["PIPE_BYTES", "ForkMap", "WorkerLost"]
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -30,10 +34,6 @@ PIPE_BYTES = 1 << 20
 """Asked for as each result pipe's size (Linux's default limit for an unprivileged process):
 a range's results (64 records, about 0.44 MB) then fit, and a worker can send them and go on
 while the main process is busy, instead of waiting for it to read each 64 KB."""
-
-
-class WorkerLost(RuntimeError):
-    """A worker process ended without sending its results (killed, or out of memory)."""
 
 
 def _enlarge(fd: int) -> None:
@@ -74,7 +74,10 @@ class _Worker:
         self.queued = 0
 
     def send(self, index: int, start: int, stop: int) -> None:
-        self.tasks.send_bytes(pickle.dumps((index, start, stop)))
+        try:
+            self.tasks.send_bytes(pickle.dumps((index, start, stop)))
+        except BrokenPipeError:  # it ended (killed) after sending its last results
+            raise WorkerLost(self.pid) from None
         self.queued += 1
 
     def stop(self, kill: bool) -> None:
@@ -169,8 +172,7 @@ class ForkMap(Generic[R]):
                 try:
                     index, ok, value = pickle.loads(worker.results.recv_bytes())
                 except EOFError:
-                    raise WorkerLost(f"a worker process (pid {worker.pid}) ended without its"
-                                     " results (killed?)") from None
+                    raise WorkerLost(worker.pid) from None
                 if not ok:
                     raise value
                 received += 1

@@ -145,3 +145,36 @@ def test_a_full_disk_mid_build_leaves_the_old_site_and_says_so(
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [".site.lock", "content", "site"])  # no staging folder left behind
+
+
+def test_a_killed_worker_ends_the_build_in_one_line_and_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker killed mid-build (by the kernel's out-of-memory killer, say): one line, exit 2,
+    and no site and no staging folder left behind."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from generator import build
+    from generator.build import PARALLEL_MIN
+    from generator.cli import main
+
+    subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), str(PARALLEL_MIN + 50),
+                    str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    parent, real = os.getpid(), build._process
+
+    def killed(item: tuple[bytes | None, str, str, bytes | None]) -> object:
+        if os.getpid() != parent:  # in a worker (forked with this very function)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(item)
+
+    monkeypatch.setattr(build, "_process", killed)
+    assert main(["build", "--no-cache", "--jobs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"fixdex build: a worker process \(pid \d+\) ended without its results"
+                        r" \(killed\?\)\n", err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content"]

@@ -124,6 +124,23 @@ def test_a_killed_worker_is_reported() -> None:
         list(workers)
 
 
+def test_a_worker_that_died_between_ranges_is_reported_lost() -> None:
+    """A worker killed after sending its results, before it was sent its next range: the
+    main process reads those results, then finds the task pipe broken. That too is a lost
+    worker, not a BrokenPipeError (as it was, now and then, in `test_a_killed_worker_...`)."""
+    import pickle
+
+    lost = pickle.loads(pickle.dumps(WorkerLost(42)))
+    assert isinstance(lost, WorkerLost) and lost.pid == 42 and str(lost) == str(WorkerLost(42))
+    with ForkMap(_pid, list(range(10)), 1) as workers:
+        worker = workers._workers[0]
+        time.sleep(0.5)  # its two queued ranges (one item each) are done and their results sent
+        os.kill(worker.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOWAIT)  # dead, not yet reaped
+        with pytest.raises(WorkerLost, match=f"pid {worker.pid}.* ended without its results"):
+            list(workers)
+
+
 def test_no_worker_outlives_its_map_finished_or_stopped_early() -> None:
     finished = ForkMap(_pid, list(range(20)), 2)
     pids = set(finished)
