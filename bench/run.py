@@ -258,7 +258,7 @@ leaves (new files for every page), the cache (at 50,000 records: 0.7 + 0.7 + 0.3
 
 def check_disk(sizes: list[int], runs: int) -> None:
     """Stop before a run that would fill the disk: the trash is never emptied by a bench, and
-    a build that runs out of space fails (as one 50,000-record round did, with 1.6 GB left)."""
+    a build that runs out of space fails (as a 50,000-record round did on 2026-11-23)."""
     OUT.mkdir(parents=True, exist_ok=True)
     need = sum(sizes) * runs * BYTES_PER_RECORD_ROUND + 2**30
     free = shutil.disk_usage(OUT).free
