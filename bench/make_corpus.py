@@ -5,12 +5,16 @@
 DIR/content/ gets site.yaml (8 categories) and N records of about 4 KB each over about 40
 platforms: every section filled, Markdown in most fields, unique signatures that differ by
 words (not only by a number), related links to other records. The same N gives the same files.
+Each record's signature takes a set of four words no other record has, and its `also_seen_as`
+form is those words with another verb, so no record's forms look up to another record: N may
+be at most 91,390, the number of such sets.
 """
 
 from __future__ import annotations
 
 import random
 import sys
+from itertools import combinations
 from pathlib import Path
 
 WORDS = (
@@ -30,6 +34,22 @@ PLATFORMS = [f"Platform {name}" for name in (
     "Sigma Tau Upsilon Phi Chi Psi Omega Aster Birch Cedar Dahlia Elm Fir Gorse Hazel Ivy "
     "Juniper Kelp Larch Maple Nettle Oak Pine"
 ).split()]
+
+
+_WORD_SETS = list(combinations(WORDS, 4))
+"""Every set of four words (91,390): each record's signature takes its own, so no two
+signatures (or `also_seen_as` forms) are made of the same words."""
+_STRIDE = 7919
+"""A prime other than the prime factors of len(_WORD_SETS) (2, 5, 13, 19 and 37), so that
+i * _STRIDE modulo that length visits every set once; neighbouring records get unrelated words."""
+MAX_RECORDS = len(_WORD_SETS)
+
+
+def _words(i: int) -> list[str]:
+    """Record i's four signature words, in an order of their own."""
+    words = list(_WORD_SETS[i * _STRIDE % MAX_RECORDS])
+    random.Random(i).shuffle(words)
+    return words
 
 
 def _sentence(rng: random.Random, words: int = 14) -> str:
@@ -57,11 +77,15 @@ def record(i: int, n: int) -> tuple[str, str, str]:
     rng = random.Random(i)
     platform = PLATFORMS[i % len(PLATFORMS)]
     platform_slug = platform.lower().replace(" ", "-")
-    words = rng.sample(WORDS, 4)
+    words = _words(i)
     status = rng.choice([400, 401, 402, 403, 404, 408, 429, 500, 502, 503])
-    signature = f"{status} {rng.choice(VERBS)}: {' '.join(words)} {i:05d} not accepted by upstream"
+    verb = rng.randrange(len(VERBS))
+    signature = f"{status} {VERBS[verb]}: {' '.join(words)} {i:05d} not accepted by upstream"
+    # Another form of the same failure: the same four words, another verb, another order.
+    seen_as = (f"{words[2]} {words[3]} {words[0]} {words[1]} {VERBS[(verb + 5) % len(VERBS)]}"
+               f" by upstream {i}")
     slug = f"{'-'.join(words[:3])}-{i}"
-    related = sorted({f"{'-'.join(random.Random(j).sample(WORDS, 4)[:3])}-{j}"
+    related = sorted({f"{'-'.join(_words(j)[:3])}-{j}"
                       for j in (rng.randrange(n) for _ in range(3)) if j != i})
     lines = [
         "# yaml-language-server: $schema=../record.schema.json",
@@ -71,7 +95,7 @@ def record(i: int, n: int) -> tuple[str, str, str]:
         f"category: {_q(CATEGORIES[i % len(CATEGORIES)])}",
         f"tags: [{', '.join(sorted(set(rng.sample(WORDS, 3))))}, http-{status}]",
         f"signature: {_q(signature)}",
-        f"also_seen_as: [{_q(f'{words[0]} {words[1]} {VERBS[(i + 3) % 10]} by upstream {i}')}]",
+        f"also_seen_as: [{_q(seen_as)}]",
         "examples:",
         f"  - {_block(f'2026-11-0{1 + i % 9}T10:00:00Z ERROR request_id=req_{i:08x} {signature}', 4)}",
         f"http_status: {status}",
@@ -117,4 +141,7 @@ def write_corpus(n: int, root: Path) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 3 or not sys.argv[1].isdigit():
         sys.exit("usage: python bench/make_corpus.py N DIR")
+    if int(sys.argv[1]) > MAX_RECORDS:
+        sys.exit(f"make_corpus.py: at most {MAX_RECORDS:,} records (one set of signature words"
+                 " each)")
     write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
