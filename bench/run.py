@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+import make_corpus
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 OUT = BENCH / "out"
@@ -122,6 +124,11 @@ def ensure_corpus(n: int) -> Path:
     found = len(list((root / "content").glob("*/*.yaml")))
     if found != n:
         raise SystemExit(f"{root} holds {found} records, not {n}: delete it and run again")
+    platform, slug, text = make_corpus.record(0, n)
+    first = root / "content" / platform / f"{slug}.yaml"
+    if not first.is_file() or first.read_text() != text:
+        raise SystemExit(f"{root} was written by another version of make_corpus.py: delete it"
+                         " (or move it aside) and run again")
     return root
 
 
