@@ -63,7 +63,7 @@ from .render import (
 )
 from .report import format_problems
 from .validate import Entry, Head, check_entries, load_site, validate_record
-from .workers import ForkMap, WorkerLost
+from .workers import ForkMap, WorkerLost, outcome
 from .write import (
     MARKER,
     MARKER_TEXT,
@@ -307,14 +307,7 @@ class _Forked(Generic[T]):
         self._pid = os.fork()
         if self._pid == 0:  # the child: send the answer and leave without any clean-up
             try:
-                try:
-                    answer: tuple[bool, Any] = (True, func())
-                except BaseException as err:
-                    answer = (False, err)
-                try:
-                    data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-                except Exception:
-                    data = pickle.dumps((False, RuntimeError(repr(answer[1]))))
+                data = outcome(func)
                 with os.fdopen(out, "wb") as pipe:
                     pipe.write(data)
             finally:

@@ -20,12 +20,13 @@ import pickle
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 from .errors import WorkerLost
 
-__all__ = ["PIPE_BYTES", "ForkMap", "WorkerLost"]
+__all__ = ["PIPE_BYTES", "ForkMap", "WorkerLost", "outcome"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -91,6 +92,20 @@ class _Worker:
             os.waitpid(self.pid, 0)
 
 
+def outcome(func: Callable[[], Any], *head: Any) -> bytes:
+    """What a forked child sends back: `(*head, True, what func returned)` or `(*head, False,
+    the exception it raised)`, pickled. An exception that does not pickle travels as a
+    RuntimeError holding its repr, so the parent still learns what went wrong."""
+    try:
+        answer = (*head, True, func())
+    except BaseException as err:  # raised again in the parent (the child only reports)
+        answer = (*head, False, err)
+    try:
+        return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return pickle.dumps((*head, False, RuntimeError(repr(answer[-1]))))
+
+
 def _serve(func: Callable[[Any], Any], items: Sequence[Any], tasks: Connection,
            results: Connection) -> None:
     """A worker's life: each range it is sent, mapped, and the results or the error sent back.
@@ -109,15 +124,7 @@ def _serve(func: Callable[[Any], Any], items: Sequence[Any], tasks: Connection,
                 index, start, stop = pickle.loads(tasks.recv_bytes())
             except EOFError:
                 break
-            try:
-                answer: tuple[int, bool, Any] = (index, True, [func(x) for x in items[start:stop]])
-            except Exception as err:
-                answer = (index, False, err)
-            try:
-                data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # an error that does not pickle
-                data = pickle.dumps((index, False, RuntimeError(repr(answer[2]))))
-            results.send_bytes(data)
+            results.send_bytes(outcome(partial(list, map(func, items[start:stop])), index))
     except BaseException:  # the main process is gone (a broken pipe), or worse
         code = 1
     finally:
