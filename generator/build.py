@@ -22,6 +22,7 @@ import gc
 import json
 import os
 import pickle
+import select
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
@@ -172,10 +173,30 @@ class BuildResult:
     """Each valid record's `index_digest`, by slug (part of the search index's key)."""
     ctx: ValidationContext | None = None
     """What the records were validated against."""
+    pending: list[_Forked[list[Problem]]] = field(default_factory=list)
+    """Checks of the whole set still running in children (`gather(defer=True)`): their
+    problems join `problems` when `settle` collects them."""
 
     @property
     def ok(self) -> bool:
+        """No error so far (final once `settle` has collected every pending check)."""
         return not errors_only(self.problems)
+
+    def settle(self, wait: bool = True) -> None:
+        """Take the problems of the pending checks: of all of them (waiting for those still
+        running), or, `wait=False`, of those that have finished."""
+        done = [child for child in self.pending if wait or child.ready()]
+        if not done:
+            return
+        self.pending = [child for child in self.pending if child not in done]
+        for child in done:
+            self.problems.extend(child.result())
+        self.problems.sort()
+
+    def failed(self) -> bool:
+        """Whether a check that has finished found an error (it does not wait for the rest)."""
+        self.settle(wait=False)
+        return not self.ok
 
 
 class Progress:
@@ -314,6 +335,13 @@ class _Forked(Generic[T]):
                 os._exit(0)
         os.close(out)
 
+    def ready(self) -> bool:
+        """Whether `result` would answer without waiting (the child has sent its answer)."""
+        if not self._pid:
+            return True
+        readable, _, _ = select.select([self._pipe], [], [], 0)
+        return bool(readable)
+
     def result(self) -> T:
         if self._pid:
             with os.fdopen(self._pipe, "rb") as pipe:
@@ -334,9 +362,12 @@ def _stem(path: str) -> str:
 
 
 def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1,
-           scan: Scan | None = None) -> BuildResult:
+           scan: Scan | None = None, defer: bool = False) -> BuildResult:
     """Pass 1: read and validate every record, check them together, link them into a site.
-    `scan`: the input files' stats, taken earlier in this build by `inputs_fingerprint`."""
+    `scan`: the input files' stats, taken earlier in this build by `inputs_fingerprint`.
+    `defer`: checks of the whole set that run in children may still be running when this
+    returns a linked site (`BuildResult.pending`): the caller renders meanwhile, and settles
+    the result before it publishes anything."""
     problems: list[Problem] = []
     shown = display_path(project.content)
     config = None
@@ -422,7 +453,9 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
     # in one, where linking takes 0.6-0.8 s (a one-record update: 4.87 -> 4.23 s, less in
     # 6 of 6 pairs; no change at 10,000). A cold build runs them in one: beside its cache
     # writer, a fourth process only raised the peak (10,000 records: 255-288 MB, from
-    # 242-274 MB, in 4 pairs) at the same speed.
+    # 242-274 MB, in 4 pairs) at the same speed. The checks outlast linking (10,000 records:
+    # 0.16-0.23 s against 0.09-0.14 s), so a cold build (`defer`) does not wait for them: it
+    # compiles the templates and starts the render workers, and takes their answer then.
     beside = jobs > 1 and len(records) >= PARALLEL_MIN
     entries = bodies.entries(records)
     checks = _set_checks(entries, records, invalid)
@@ -437,8 +470,10 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
         if config is not None:
             site, link_problems = link(config, entries)
             problems.extend(link_problems)
-        for child in forked:
-            problems.extend(child.result())
+        if site is None or not defer or errors_only(problems):
+            for child in forked:
+                problems.extend(child.result())
+            forked = []
         if site is None:
             return BuildResult(None, sorted(problems))
     finally:
@@ -452,7 +487,8 @@ def gather(project: Project, ctx: ValidationContext | None = None, jobs: int = 1
                        record_keys={r.slug: r.key for r in records},
                        shown={r.slug: r.shown for r in records},
                        listed={r.slug: r.listed for r in records},
-                       indexed={r.slug: r.indexed for r in records}, ctx=ctx)
+                       indexed={r.slug: r.indexed for r in records}, ctx=ctx,
+                       pending=forked)
 
 
 def _set_checks(entries: list[Entry], records: list[Processed], invalid: list[str]
@@ -619,10 +655,11 @@ def _render_task(task: tuple[bool, int, int]) -> list[tuple[str, bytes]]:
     return done
 
 
-def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = None
-                ) -> dict[str, bytes]:
+def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = None,
+                stop: Callable[[], bool] | None = None) -> dict[str, bytes]:
     """Every file of the run, made and written on all cores: {file: digest of its bytes, or
-    b"" (`_Render.digests`)}. `meanwhile` runs here once the workers have started."""
+    b"" (`_Render.digests`)}. `meanwhile` runs here once the workers have started; `stop` is
+    asked after each result whether to give up (the files are then incomplete)."""
     global _RUN
     _RUN = run
     # The other files first, those listing the most records first: a few of them (the search
@@ -643,6 +680,8 @@ def _render_all(run: _Render, jobs: int, meanwhile: Callable[[], None] | None = 
                 gc.collect(0)  # the renderer's young cycles, every 2 * PAGES_PER_TASK pages
             digests.update(done)
             progress.advance(len(done))
+            if stop is not None and stop():
+                break
     finally:
         progress.close()
         _RUN = None
@@ -719,8 +758,10 @@ def _page_keys(site: Site, result: BuildResult, site_key: bytes) -> dict[str, by
 
 
 def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs: int,
-                site_key: bytes, lock: bool = True) -> Manifest:
-    """Write the whole site into a new folder and swap it in."""
+                site_key: bytes, lock: bool = True) -> Manifest | None:
+    """Write the whole site into a new folder and swap it in, unless a check of the set that
+    ran beside the rendering (`gather(defer=True)`) found an error: then nothing is published,
+    and None is returned."""
     site = result.site
     assert site is not None
     outputs = _site_outputs(renderer, project, site_key, result)
@@ -736,7 +777,11 @@ def _write_cold(project: Project, renderer: Renderer, result: BuildResult, jobs:
     with Output(project.out, protected=(project.content, project.templates), lock=lock) as output:
         run = _Render(renderer, _with_records(project, result, site.entries), outputs,
                       output.staging, digests=kept)
-        manifest.files = _render_all(run, jobs, meanwhile=keys if kept else None)
+        manifest.files = _render_all(run, jobs, meanwhile=keys if kept else None,
+                                     stop=result.failed if result.pending else None)
+        result.settle()
+        if not result.ok:
+            return None  # the staging folder goes with the `with`; the site stays as it was
         manifest.files[MARKER] = digest(MARKER_TEXT)
         result.files = result.written = len(manifest.files)
         output.commit(result.files)
@@ -843,9 +888,14 @@ def build(project: Project, write: bool = True, ctx: ValidationContext | None = 
 def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: int,
            fingerprint: bytes, scan: Scan | None) -> BuildResult:
     if not write or project.cache is None:
-        result = gather(project, ctx, jobs, scan)
-        if result.ok and result.site is not None:
-            _render_and_write(project, result, jobs, write)
+        # A cold write renders while the last checks of the set run: it settles them (and
+        # publishes nothing if they found an error) before it swaps the new site in.
+        result = gather(project, ctx, jobs, scan, defer=write)
+        try:
+            if result.ok and result.site is not None:
+                _render_and_write(project, result, jobs, write)
+        finally:
+            result.settle()
         return result
     cache = Cache(project.cache)
     check_usable(project.out.absolute(), (project.content, project.templates))
@@ -860,18 +910,22 @@ def _build(project: Project, write: bool, ctx: ValidationContext | None, jobs: i
             old = None
         with (Update(project.out, len(old.files), old.changes) if old is not None
               else nullcontext()) as update:
-            result = gather(project, ctx, jobs, scan)
-            if not result.ok or result.site is None:
-                return result
-            with nullcontext() if published else locked(project.out):
-                if old is None:
-                    cache.forget_manifest(project.out)
-                manifest = _render_and_write(project, result, jobs, True, old, update, lock=False)
-                if manifest is not None:
-                    manifest.fingerprint = fingerprint
-                    manifest.report = format_problems(result.problems)
-                    manifest.summary = build_summary(result, project)
-                    cache.save_manifest(project.out, manifest)
+            result = gather(project, ctx, jobs, scan, defer=old is None)
+            try:
+                if not result.ok or result.site is None:
+                    return result
+                with nullcontext() if published else locked(project.out):
+                    if old is None:
+                        cache.forget_manifest(project.out)
+                    manifest = _render_and_write(project, result, jobs, True, old, update,
+                                                 lock=False)
+                    if manifest is not None:  # (written: every check has settled)
+                        manifest.fingerprint = fingerprint
+                        manifest.report = format_problems(result.problems)
+                        manifest.summary = build_summary(result, project)
+                        cache.save_manifest(project.out, manifest)
+            finally:
+                result.settle()
     return result
 
 

@@ -191,3 +191,61 @@ def test_the_set_is_checked_in_a_forked_child_and_finds_what_one_process_finds(
     forks.clear()
     cold = rebuild(three, 2)
     assert forks == [(three, "_run_all")] and cold.problems == in_one.problems
+
+
+def test_a_cold_build_renders_while_the_set_is_checked_and_publishes_only_if_it_passes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build on two cores starts rendering before the checks of the whole set (run in
+    a child) have answered. When they find an error the build fails with their problems, as
+    one process would report them, and the site it had published stays as it was: no file
+    changed, no staging folder left behind. When they find only warnings, those are reported
+    and the site is published."""
+    import re
+    import subprocess
+    import sys
+
+    from helpers import REPO, TEMPLATES
+
+    from generator import build
+    from generator.build import PARALLEL_MIN
+    from generator.project import Project
+
+    subprocess.run([sys.executable, str(REPO / "bench/make_corpus.py"), str(PARALLEL_MIN + 50),
+                    str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    project = Project(content=Path("content"), templates=TEMPLATES, out=Path("site"))
+    pending_at_render: list[int] = []
+    real = build._render_all
+
+    def render_all(run: build._Render, jobs: int, meanwhile: object = None,
+                   stop: object = None) -> dict[str, bytes]:
+        pending_at_render.append(stop is not None)
+        return real(run, jobs, meanwhile, stop)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "_render_all", render_all)
+    records = sorted(Path("content").glob("*/*.yaml"))
+    for record in records[:3]:  # one sentence in three records: a warning on each
+        record.write_text(re.sub(r'^quick_fix: "', 'quick_fix: "Clear the local cache, then send'
+                                 ' the request again. ', record.read_text(), count=1, flags=re.M))
+    published = build.build(project, jobs=2)
+    assert published.ok and pending_at_render == [True]
+    assert sum("the same sentence appears in 3 records" in p.message
+               for p in published.problems) == 3
+    assert published.problems == build.build(project, write=False, jobs=1).problems
+    before = tree(Path("site"))
+    assert len(before) == published.files
+
+    signature = re.search(r'^signature: "(.*)"$', records[4].read_text(), flags=re.M)
+    assert signature is not None
+    records[5].write_text(re.sub(r'^signature: ".*"$', f'signature: "{signature[1].upper()}"',
+                                 records[5].read_text(), count=1, flags=re.M))
+    pending_at_render.clear()
+    failed = build.build(project, jobs=2)
+    assert pending_at_render == [True]  # it did start rendering
+    assert not failed.ok and not failed.pending
+    assert failed.problems == build.build(project, write=False, jobs=1).problems
+    assert any(f"duplicates signature of {records[4]}" in p.message for p in failed.problems)
+    after = tree(Path("site"))
+    assert not {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [
+        ".site.lock"]
