@@ -214,7 +214,7 @@ def test_a_cold_build_renders_while_the_set_is_checked_and_publishes_only_if_it_
                     str(tmp_path)], check=True)
     monkeypatch.chdir(tmp_path)
     project = Project(content=Path("content"), templates=TEMPLATES, out=Path("site"))
-    pending_at_render: list[int] = []
+    pending_at_render: list[bool] = []
     real = build._render_all
 
     def render_all(run: build._Render, jobs: int, meanwhile: object = None,
